@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh machine: starts or installs what the tests need
+# (PostgreSQL, Chromium + ChromeDriver, sshd, etcd, openssl), builds once, runs every test binary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Reuse a cargo target directory outside the clone when one exists (CI and sessions share it).
+if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /var/cache/palisade-target ]; then
+  export CARGO_TARGET_DIR=/var/cache/palisade-target
+fi
+
+# PostgreSQL: the tests create a fresh database per test on this server.
+export PALISADE_TEST_DATABASE_URL="${PALISADE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start || true
+  fi
+fi
+
+# System packages some tests drive for real (installed only when missing).
+need=()
+command -v kubectl >/dev/null 2>&1 || echo "note: kubectl not found; simulator-vs-kubectl tests will fail"
+command -v openssl >/dev/null 2>&1 || need+=(openssl)
+if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --all-targets --no-fail-fast "$@"
+else
+  cargo test --workspace --all-targets --no-fail-fast "$@"
+fi

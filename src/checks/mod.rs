@@ -1,0 +1,124 @@
+//! The check engine: catalog entries plus pure functions from a [`Snapshot`] to results.
+//!
+//! A check never does I/O and never knows where its evidence came from beyond the
+//! [`Source`] tag it reports. Each area has its own module; [`catalog`] lists every check.
+//! Rules of the engine:
+//! - one result per resource instance (three API servers give three results);
+//! - evidence missing ⇒ `unknown` with the reason, never `pass` by default;
+//! - control plane hidden by a managed provider ⇒ `not_applicable` for control-plane checks.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Area, Severity, Status};
+use crate::snapshot::{Snapshot, Source};
+
+/// A reference to a control in a compliance framework.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct FrameworkRef {
+    /// e.g. `cis-1.12`.
+    pub framework: String,
+    /// e.g. `1.2.1`.
+    pub id: String,
+}
+
+/// The static description of a check.
+#[derive(Debug, Clone, Copy)]
+pub struct CheckMeta {
+    /// Stable id, e.g. `PAL-AUTHN-001`. Never reused for a different meaning.
+    pub id: &'static str,
+    pub title: &'static str,
+    pub area: Area,
+    pub severity: Severity,
+    pub rationale: &'static str,
+    /// The flag or setting to change, with the command or file.
+    pub remediation: &'static str,
+    /// What evidence the check reads, in words (e.g. "kube-apiserver flags").
+    pub evidence_source: &'static str,
+    /// `(framework, id)` pairs, e.g. `("cis-1.12", "1.2.1")`.
+    pub refs: &'static [(&'static str, &'static str)],
+}
+
+/// Options that change how checks judge (from configuration).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CheckOptions {
+    /// Namespaces to leave out of network findings (empty: report system namespaces separately).
+    #[serde(default)]
+    pub excluded_namespaces: Vec<String>,
+}
+
+/// A check: its description and the pure function that judges a snapshot.
+pub struct Check {
+    pub meta: CheckMeta,
+    pub run: fn(&CheckMeta, &Snapshot, &CheckOptions) -> Vec<CheckResult>,
+}
+
+/// The resource a result is about.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default, utoipa::ToSchema,
+)]
+pub struct ResourceRef {
+    /// e.g. `Pod`, `Node`, `ClusterRoleBinding`, `Namespace`, `Cluster`, or a component name.
+    pub kind: String,
+    #[serde(default)]
+    pub namespace: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub node: Option<String>,
+}
+
+/// The verdict of one check on one resource.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckResult {
+    pub check_id: String,
+    pub title: String,
+    pub area: Area,
+    pub severity: Severity,
+    pub status: Status,
+    pub resource: ResourceRef,
+    /// What was observed, in words: "kube-apiserver on cp-1 runs with --anonymous-auth=true".
+    pub evidence: String,
+    /// Where the evidence came from; `None` when there was none (`unknown`).
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Source>,
+    pub refs: Vec<FrameworkRef>,
+}
+
+impl CheckMeta {
+    /// A result for this check with its catalog fields filled in.
+    pub fn result(
+        &self,
+        status: Status,
+        resource: ResourceRef,
+        evidence: impl Into<String>,
+        source: Option<Source>,
+    ) -> CheckResult {
+        CheckResult {
+            check_id: self.id.to_string(),
+            title: self.title.to_string(),
+            area: self.area,
+            severity: self.severity,
+            status,
+            resource,
+            evidence: evidence.into(),
+            source,
+            refs: self.framework_refs(),
+        }
+    }
+
+    pub fn framework_refs(&self) -> Vec<FrameworkRef> {
+        self.refs
+            .iter()
+            .map(|(f, id)| FrameworkRef { framework: f.to_string(), id: id.to_string() })
+            .collect()
+    }
+}
+
+/// Every check Palisade knows, in catalog order.
+pub fn catalog() -> Vec<&'static Check> {
+    Vec::new()
+}
+
+/// Run every check against a snapshot.
+pub fn run_all(snapshot: &Snapshot, options: &CheckOptions) -> Vec<CheckResult> {
+    catalog().into_iter().flat_map(|c| (c.run)(&c.meta, snapshot, options)).collect()
+}

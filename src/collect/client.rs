@@ -1,0 +1,418 @@
+//! Cluster credentials: parsed from kubeconfigs at the edge, turned into a Kubernetes client.
+//!
+//! An uploaded kubeconfig is untrusted input: credential plugins (`exec`, `auth-provider`) are
+//! refused, because the server must never run a program named by an uploaded file, and file
+//! references (`certificate-authority: /path`) are refused unless the caller reads a local file on
+//! its user's behalf (the CLI).
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+
+/// Errors while reading a kubeconfig or building a client. Messages are meant for people.
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialsError {
+    #[error("the kubeconfig is not valid YAML: {0}")]
+    Yaml(String),
+    #[error("the kubeconfig has no context named `{0}` (available: {1})")]
+    UnknownContext(String, String),
+    #[error("the kubeconfig names no context to use: pass one explicitly (available: {0})")]
+    NoContext(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error(
+        "the kubeconfig user `{0}` uses a credential plugin (`{1}`); Palisade never runs programs named by a \
+         kubeconfig. Use a service-account bearer token or a client certificate instead \
+         (see README: registering a cluster)"
+    )]
+    CredentialPlugin(String, &'static str),
+}
+
+/// How Palisade authenticates to a cluster.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClusterAuth {
+    /// A bearer token (typically a read-only service account's).
+    Token { token: String },
+    /// A client certificate and its private key, PEM encoded.
+    ClientCertificate { cert_pem: String, key_pem: String },
+    /// No credentials (only useful against a cluster that allows anonymous reads).
+    None,
+}
+
+impl ClusterAuth {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ClusterAuth::Token { .. } => "token",
+            ClusterAuth::ClientCertificate { .. } => "client_certificate",
+            ClusterAuth::None => "none",
+        }
+    }
+}
+
+impl std::fmt::Debug for ClusterAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print secret material, not even in debug logs.
+        write!(f, "ClusterAuth::{}([redacted])", self.kind())
+    }
+}
+
+/// Everything needed to reach one cluster's API server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterCredentials {
+    /// `https://host:port`.
+    pub server: String,
+    /// PEM bundle of CAs to trust for the API server; `None` uses the system roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_pem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_server_name: Option<String>,
+    /// Skip server certificate verification (reported as a finding by the registry).
+    #[serde(default)]
+    pub insecure_skip_tls_verify: bool,
+    pub auth: ClusterAuth,
+}
+
+/// Timeouts for one client.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientTimeouts {
+    pub connect: Duration,
+    pub read: Duration,
+}
+
+impl Default for ClientTimeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(10), read: Duration::from_secs(30) }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct RawKubeconfig {
+    #[serde(default)]
+    clusters: Vec<RawNamed<RawCluster>>,
+    #[serde(default)]
+    users: Vec<RawNamed<RawUser>>,
+    #[serde(default)]
+    contexts: Vec<RawNamed<RawContext>>,
+    #[serde(rename = "current-context", default)]
+    current_context: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawNamed<T> {
+    name: String,
+    #[serde(alias = "cluster", alias = "user", alias = "context")]
+    item: Option<T>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct RawCluster {
+    server: Option<String>,
+    certificate_authority: Option<String>,
+    certificate_authority_data: Option<String>,
+    #[serde(default)]
+    insecure_skip_tls_verify: bool,
+    tls_server_name: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+struct RawUser {
+    token: Option<String>,
+    token_file: Option<String>,
+    client_certificate: Option<String>,
+    client_certificate_data: Option<String>,
+    client_key: Option<String>,
+    client_key_data: Option<String>,
+    exec: Option<serde_yaml::Value>,
+    auth_provider: Option<serde_yaml::Value>,
+    username: Option<String>,
+}
+
+#[derive(Debug, Deserialize, Default)]
+struct RawContext {
+    cluster: String,
+    user: Option<String>,
+}
+
+/// Where file references in a kubeconfig may be resolved.
+#[derive(Debug, Clone)]
+pub enum FileRefs {
+    /// Uploaded kubeconfig: any file reference is an error.
+    Refuse,
+    /// Local kubeconfig read by the CLI: relative paths resolve against this directory.
+    ResolveFrom(PathBuf),
+}
+
+/// The context names of a kubeconfig and the current one, for a context picker.
+pub fn kubeconfig_contexts(yaml: &str) -> Result<(Vec<String>, Option<String>), CredentialsError> {
+    let raw = parse(yaml)?;
+    Ok((raw.contexts.iter().map(|c| c.name.clone()).collect(), raw.current_context))
+}
+
+fn parse(yaml: &str) -> Result<RawKubeconfig, CredentialsError> {
+    serde_yaml::from_str(yaml).map_err(|e| CredentialsError::Yaml(e.to_string()))
+}
+
+/// Read the credentials of `context` (or the current context) from kubeconfig text.
+pub fn credentials_from_kubeconfig(
+    yaml: &str,
+    context: Option<&str>,
+    files: &FileRefs,
+) -> Result<(String, ClusterCredentials), CredentialsError> {
+    let raw = parse(yaml)?;
+    let names = || raw.contexts.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ");
+    let wanted = match context.or(raw.current_context.as_deref()).filter(|c| !c.is_empty()) {
+        Some(c) => c.to_string(),
+        None if raw.contexts.len() == 1 => raw.contexts[0].name.clone(),
+        None => return Err(CredentialsError::NoContext(names())),
+    };
+    let ctx = raw
+        .contexts
+        .iter()
+        .find(|c| c.name == wanted)
+        .ok_or_else(|| CredentialsError::UnknownContext(wanted.clone(), names()))?;
+    let ctx_item = ctx
+        .item
+        .as_ref()
+        .ok_or_else(|| CredentialsError::Invalid(format!("context `{wanted}` has no `context:` section")))?;
+    let cluster =
+        raw.clusters.iter().find(|c| c.name == ctx_item.cluster).and_then(|c| c.item.as_ref()).ok_or_else(
+            || {
+                CredentialsError::Invalid(format!(
+                    "context `{wanted}` refers to a missing cluster `{}`",
+                    ctx_item.cluster
+                ))
+            },
+        )?;
+    let default_user = RawUser::default();
+    let (user_name, user) = match &ctx_item.user {
+        Some(name) => (
+            name.clone(),
+            raw.users.iter().find(|u| &u.name == name).and_then(|u| u.item.as_ref()).ok_or_else(|| {
+                CredentialsError::Invalid(format!("context `{wanted}` refers to a missing user `{name}`"))
+            })?,
+        ),
+        None => (String::new(), &default_user),
+    };
+    if user.exec.is_some() {
+        return Err(CredentialsError::CredentialPlugin(user_name, "exec"));
+    }
+    if user.auth_provider.is_some() {
+        return Err(CredentialsError::CredentialPlugin(user_name, "auth-provider"));
+    }
+    if user.username.is_some() {
+        return Err(CredentialsError::Invalid(format!(
+            "user `{user_name}` uses basic authentication (username/password), which Kubernetes removed in 1.19; \
+             use a bearer token or a client certificate"
+        )));
+    }
+    let server = cluster.server.clone().ok_or_else(|| {
+        CredentialsError::Invalid(format!("cluster `{}` has no `server` URL", ctx_item.cluster))
+    })?;
+    let ca_pem = match (&cluster.certificate_authority_data, &cluster.certificate_authority) {
+        (Some(data), _) => Some(decode_b64_pem(data, "certificate-authority-data")?),
+        (None, Some(path)) => Some(read_ref(files, path, "certificate-authority")?),
+        (None, None) => None,
+    };
+    let token = match (&user.token, &user.token_file) {
+        (Some(t), _) => Some(t.trim().to_string()),
+        (None, Some(path)) => Some(read_ref(files, path, "tokenFile")?.trim().to_string()),
+        _ => None,
+    };
+    let cert = match (&user.client_certificate_data, &user.client_certificate) {
+        (Some(data), _) => Some(decode_b64_pem(data, "client-certificate-data")?),
+        (None, Some(path)) => Some(read_ref(files, path, "client-certificate")?),
+        _ => None,
+    };
+    let key = match (&user.client_key_data, &user.client_key) {
+        (Some(data), _) => Some(decode_b64_pem(data, "client-key-data")?),
+        (None, Some(path)) => Some(read_ref(files, path, "client-key")?),
+        _ => None,
+    };
+    let auth = match (token, cert, key) {
+        (Some(token), _, _) if !token.is_empty() => ClusterAuth::Token { token },
+        (_, Some(cert_pem), Some(key_pem)) => ClusterAuth::ClientCertificate { cert_pem, key_pem },
+        (_, Some(_), None) | (_, None, Some(_)) => return Err(CredentialsError::Invalid(format!(
+            "user `{user_name}` has a client certificate without its key (or a key without its certificate)"
+        ))),
+        _ => ClusterAuth::None,
+    };
+    let creds = ClusterCredentials {
+        server,
+        ca_pem,
+        tls_server_name: cluster.tls_server_name.clone(),
+        insecure_skip_tls_verify: cluster.insecure_skip_tls_verify,
+        auth,
+    };
+    creds.validate()?;
+    Ok((wanted, creds))
+}
+
+fn decode_b64_pem(data: &str, field: &str) -> Result<String, CredentialsError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|e| CredentialsError::Invalid(format!("`{field}` is not valid base64: {e}")))?;
+    String::from_utf8(bytes)
+        .map_err(|_| CredentialsError::Invalid(format!("`{field}` does not hold PEM text")))
+}
+
+fn read_ref(files: &FileRefs, path: &str, field: &str) -> Result<String, CredentialsError> {
+    match files {
+        FileRefs::Refuse => Err(CredentialsError::Invalid(format!(
+            "`{field}` refers to the file `{path}`, which the server cannot read; embed it with `{field}-data` \
+             (kubectl config view --raw --flatten --minify)"
+        ))),
+        FileRefs::ResolveFrom(dir) => {
+            let p = Path::new(path);
+            let full = if p.is_absolute() { p.to_path_buf() } else { dir.join(p) };
+            std::fs::read_to_string(&full)
+                .map_err(|e| CredentialsError::Invalid(format!("cannot read `{field}` file {}: {e}", full.display())))
+        }
+    }
+}
+
+impl ClusterCredentials {
+    /// Check the parts are well formed (URL scheme, PEM blocks) so errors surface at registration.
+    pub fn validate(&self) -> Result<(), CredentialsError> {
+        let url = url::Url::parse(&self.server).map_err(|e| {
+            CredentialsError::Invalid(format!("server URL `{}` is not valid: {e}", self.server))
+        })?;
+        if url.scheme() != "https" {
+            return Err(CredentialsError::Invalid(format!(
+                "server URL `{}` must use https: Palisade does not send credentials in clear text",
+                self.server
+            )));
+        }
+        if url.host_str().is_none() {
+            return Err(CredentialsError::Invalid(format!("server URL `{}` has no host", self.server)));
+        }
+        if let Some(ca) = &self.ca_pem {
+            if pem_certs(ca)?.is_empty() {
+                return Err(CredentialsError::Invalid("the CA bundle holds no PEM certificate".into()));
+            }
+        }
+        match &self.auth {
+            ClusterAuth::ClientCertificate { cert_pem, key_pem } => {
+                if pem_certs(cert_pem)?.is_empty() {
+                    return Err(CredentialsError::Invalid(
+                        "the client certificate holds no PEM certificate".into(),
+                    ));
+                }
+                let key = rustls_pemfile::private_key(&mut key_pem.as_bytes()).map_err(|e| {
+                    CredentialsError::Invalid(format!("the client key is not valid PEM: {e}"))
+                })?;
+                if key.is_none() {
+                    return Err(CredentialsError::Invalid("the client key holds no PEM private key".into()));
+                }
+            }
+            ClusterAuth::Token { token } if token.trim().is_empty() => {
+                return Err(CredentialsError::Invalid("the bearer token is empty".into()));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Build a Kubernetes client. No request is made.
+    pub fn client(&self, timeouts: ClientTimeouts) -> Result<kube::Client, CredentialsError> {
+        let uri: http::Uri = self.server.parse().map_err(|e| {
+            CredentialsError::Invalid(format!("server URL `{}` is not valid: {e}", self.server))
+        })?;
+        let mut config = kube::Config::new(uri);
+        config.connect_timeout = Some(timeouts.connect);
+        config.read_timeout = Some(timeouts.read);
+        config.write_timeout = Some(timeouts.read);
+        config.accept_invalid_certs = self.insecure_skip_tls_verify;
+        config.tls_server_name = self.tls_server_name.clone();
+        if let Some(ca) = &self.ca_pem {
+            config.root_cert = Some(pem_certs(ca)?);
+        }
+        match &self.auth {
+            ClusterAuth::Token { token } => {
+                config.auth_info.token = Some(token.clone().into());
+            }
+            ClusterAuth::ClientCertificate { cert_pem, key_pem } => {
+                let b64 = base64::engine::general_purpose::STANDARD;
+                config.auth_info.client_certificate_data = Some(b64.encode(cert_pem));
+                config.auth_info.client_key_data = Some(b64.encode(key_pem).into());
+            }
+            ClusterAuth::None => {}
+        }
+        kube::Client::try_from(config)
+            .map_err(|e| CredentialsError::Invalid(format!("cannot build a client: {e}")))
+    }
+}
+
+fn pem_certs(pem: &str) -> Result<Vec<Vec<u8>>, CredentialsError> {
+    rustls_pemfile::certs(&mut pem.as_bytes())
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| CredentialsError::Invalid(format!("invalid PEM certificate: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXEC: &str = r#"
+apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster: {server: "https://127.0.0.1:6443"}
+users:
+- name: u
+  user:
+    exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}
+contexts:
+- name: ctx
+  context: {cluster: c, user: u}
+current-context: ctx
+"#;
+
+    #[test]
+    fn exec_plugins_are_refused_with_a_clear_message() {
+        let err = credentials_from_kubeconfig(EXEC, None, &FileRefs::Refuse).unwrap_err();
+        assert!(matches!(err, CredentialsError::CredentialPlugin(_, "exec")), "{err}");
+        assert!(err.to_string().contains("never runs programs"));
+    }
+
+    #[test]
+    fn tokens_are_read_and_never_debug_printed() {
+        let yaml = EXEC.replace(
+            "exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}",
+            "token: s3cr3t-token",
+        );
+        let (ctx, creds) = credentials_from_kubeconfig(&yaml, Some("ctx"), &FileRefs::Refuse).unwrap();
+        assert_eq!(ctx, "ctx");
+        assert_eq!(creds.auth, ClusterAuth::Token { token: "s3cr3t-token".into() });
+        assert!(!format!("{creds:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn unknown_contexts_and_file_references_are_explained() {
+        let err = credentials_from_kubeconfig(EXEC, Some("prod"), &FileRefs::Refuse).unwrap_err();
+        assert!(err.to_string().contains("no context named `prod`"), "{err}");
+        let yaml = EXEC
+            .replace(
+                "{server: \"https://127.0.0.1:6443\"}",
+                "{server: \"https://x:6443\", certificate-authority: /etc/ca.crt}",
+            )
+            .replace("exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}", "token: t");
+        let err = credentials_from_kubeconfig(&yaml, None, &FileRefs::Refuse).unwrap_err();
+        assert!(err.to_string().contains("cannot read"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_servers_are_refused() {
+        let yaml = EXEC
+            .replace("https://127.0.0.1:6443", "http://127.0.0.1:8080")
+            .replace("exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}", "token: t");
+        let err = credentials_from_kubeconfig(&yaml, None, &FileRefs::Refuse).unwrap_err();
+        assert!(err.to_string().contains("must use https"), "{err}");
+    }
+}

@@ -1,0 +1,4 @@
+//! Collectors: everything that reads a cluster (live API, dump files, probes) and fills a
+//! [`crate::snapshot::Snapshot`]. Only this module and `sim` talk to clusters.
+
+pub mod client;

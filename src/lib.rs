@@ -1,0 +1,11 @@
+//! Palisade: security posture and compliance scanning for fleets of Kubernetes clusters.
+//!
+//! See `DESIGN.md` for the data flow: collectors fill a [`snapshot::Snapshot`], pure checks turn it
+//! into results, the store keeps the history, and the web layer serves the dashboard and API.
+#![forbid(unsafe_code)]
+
+pub mod checks;
+pub mod cli;
+pub mod collect;
+pub mod domain;
+pub mod snapshot;
