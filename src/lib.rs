@@ -9,3 +9,6 @@ pub mod cli;
 pub mod collect;
 pub mod domain;
 pub mod snapshot;
+pub mod history;
+pub mod scheduler;
+pub mod store;
