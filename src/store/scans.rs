@@ -689,3 +689,20 @@ pub async fn release(pool: &PgPool, claim: &Claimed) -> Result<bool, ScanStoreEr
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// A cluster's schedule and next due time (the default schedule when none is stored yet).
+pub async fn get_schedule(
+    pool: &PgPool,
+    cluster_id: Uuid,
+) -> Result<(ScheduleSpec, Option<DateTime<Utc>>), ScanStoreError> {
+    let row: Option<(Option<i32>, Option<String>, bool, DateTime<Utc>)> = sqlx::query_as(
+        "SELECT interval_seconds, cron, paused, next_due_at FROM cluster_scan_state WHERE cluster_id = $1",
+    )
+    .bind(cluster_id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        Some((interval_seconds, cron, paused, next)) => (ScheduleSpec { interval_seconds, cron, paused }, Some(next)),
+        None => (ScheduleSpec { interval_seconds: None, cron: None, paused: false }, None),
+    })
+}
