@@ -70,7 +70,8 @@ pub struct Series {
 
 #[derive(FromRow)]
 struct Row {
-    bucket: DateTime<Utc>,
+    /// Index of the bucket from `from`.
+    bucket: i64,
     key: String,
     label: String,
     vals: Vec<Option<f64>>,
@@ -123,17 +124,15 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let day = Duration::days(1);
     let daily = q.step >= day && q.step.num_seconds() % 86_400 == 0;
     let step_s = q.step.num_seconds().max(1);
-    // Source rows: (cluster_id, bucket, counts, score, failures) in the window.
+    // Source rows: (cluster_id, bucket index, counts, score, failures) in the window.
     let source = if daily {
         // Days are whole UTC days: the window starts at `from`'s day.
-        "SELECT d.cluster_id, to_timestamp(extract(epoch FROM $1::timestamptz)
-                    + floor((extract(epoch FROM d.day::timestamp AT TIME ZONE 'UTC') - extract(epoch FROM $1::timestamptz)) / $3) * $3) AS bucket,
+        "SELECT d.cluster_id, ((d.day - ($1::timestamptz AT TIME ZONE 'UTC')::date) / ($3::float8 / 86400)::int)::bigint AS bucket,
                 d.counts, d.score, d.failures
          FROM scan_daily d
          WHERE d.day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND d.day < ($2::timestamptz AT TIME ZONE 'UTC')::date"
     } else {
-        "SELECT s.cluster_id, to_timestamp(extract(epoch FROM $1::timestamptz)
-                    + floor((extract(epoch FROM s.finished_at) - extract(epoch FROM $1::timestamptz)) / $3) * $3) AS bucket,
+        "SELECT s.cluster_id, floor((extract(epoch FROM s.finished_at) - extract(epoch FROM $1::timestamptz)) / $3)::bigint AS bucket,
                 s.counts, s.score, s.failures
          FROM scans s
          WHERE s.result_seq IS NOT NULL AND s.finished_at >= $1 AND s.finished_at < $2"
@@ -181,7 +180,7 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
          SELECT p.bucket, {key} AS key, {label} AS label, {outer} AS vals
          FROM per_cluster p JOIN clusters c ON c.id = p.cluster_id
          WHERE c.deleted_at IS NULL AND ($5::text IS NULL OR c.cluster_group = $5)
-         GROUP BY p.bucket, {key}, {label} ORDER BY 2, 1",
+         GROUP BY 1, 2, 3 ORDER BY 2, 1",
         inner = inner_cols.join(", "),
         outer = outer_vals,
     );
@@ -204,10 +203,7 @@ fn assemble(q: &TrendQuery, plan: &Plan, rows: Vec<Row>) -> Vec<Series> {
         buckets.push(t);
         t += q.step;
     }
-    let index_of = |b: DateTime<Utc>| -> Option<usize> {
-        let k = (b - q.from).num_seconds().div_euclid(q.step.num_seconds().max(1));
-        usize::try_from(k).ok().filter(|k| *k < buckets.len())
-    };
+    let index_of = |k: i64| -> Option<usize> { usize::try_from(k).ok().filter(|k| *k < buckets.len()) };
     let empty = |key: String, label: String| Series {
         key,
         label,
