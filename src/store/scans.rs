@@ -508,12 +508,24 @@ pub struct Completed {
 
 /// Store a scan's results, summary and snapshot in one transaction, fenced on the lease token:
 /// either everything is written and the scan is `succeeded`/`partial`, or nothing is.
-#[tracing::instrument(skip_all, fields(scan = %claim.id, results = outcome.results.len()))]
 pub async fn complete(
     pool: &PgPool,
     claim: &Claimed,
     outcome: &ScanOutcome,
     snapshots_kept: i64,
+) -> Result<Completed, ScanStoreError> {
+    complete_as_of(pool, claim, outcome, snapshots_kept, None).await
+}
+
+/// [`complete`] with the finish time given instead of the database's clock: for importing past
+/// scans (backfill) in chronological order, and for tests that need a history spread over time.
+#[tracing::instrument(skip_all, fields(scan = %claim.id, results = outcome.results.len()))]
+pub async fn complete_as_of(
+    pool: &PgPool,
+    claim: &Claimed,
+    outcome: &ScanOutcome,
+    snapshots_kept: i64,
+    at: Option<DateTime<Utc>>,
 ) -> Result<Completed, ScanStoreError> {
     // Compress before the transaction: it is the slow part and needs no lock.
     let snapshot_gz = match &outcome.snapshot {
@@ -536,14 +548,16 @@ pub async fn complete(
         .bind(claim.cluster_id)
         .execute(&mut *tx)
         .await?;
-    let (seq, now): (i64, DateTime<Utc>) =
+    let (seq, db_now): (i64, DateTime<Utc>) =
         sqlx::query_as("SELECT nextval('scan_result_seq'), now()").fetch_one(&mut *tx).await?;
+    let now = at.unwrap_or(db_now);
     let stats = findings::apply_results(&mut tx, claim.cluster_id, claim.id, seq, now, &outcome.results).await?;
     let counts = Counts::of(&outcome.results);
     let state = if outcome.partial { ScanState::Partial } else { ScanState::Succeeded };
     let score = counts.score().map(|s| s as f32);
     sqlx::query(
-        "UPDATE scans SET state = $2, finished_at = $3, lease_expires_at = NULL, result_seq = $4, counts = $5,
+        "UPDATE scans SET state = $2, finished_at = $3, started_at = LEAST(started_at, $3), lease_expires_at = NULL,
+                          result_seq = $4, counts = $5,
                           score = $6, failures = $7, total_results = $8, changes = $9,
                           progress = '{\"phase\": \"done\", \"done\": 0}'::jsonb || jsonb_build_object('done', $8)
          WHERE id = $1",

@@ -1,10 +1,12 @@
 //! Trends and the fleet overview, read from scan summaries (`scans.counts`, `scan_daily`).
 //!
-//! A trend point is computed in two steps: per cluster, the mean of its result sets inside the
-//! time bucket; then across clusters, the mean (score) or the sum (failures). Steps of whole days
-//! read the end-of-day table `scan_daily` (one row per cluster and day whatever the scan
-//! frequency); shorter steps read the scans themselves. Per-area and per-severity scores are the
-//! plain share of decided results that pass in that area or severity.
+//! A trend point is computed in two steps: per cluster, its latest result set inside the time
+//! bucket (the posture at the end of the bucket); then across clusters, the mean (score) or the
+//! sum (failures). Clusters without results in a bucket are left out of it (a failed scan adds no
+//! point; `null` when no cluster has one). Steps of whole days read the end-of-day table
+//! `scan_daily` (one row per cluster and day whatever the scan frequency); shorter steps read the
+//! scans themselves. Per-area and per-severity scores are the plain share of decided results
+//! (`pass` + `fail`) that pass in that area or severity.
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::Serialize;
@@ -128,26 +130,29 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let source = if daily {
         // Days are whole UTC days: the window starts at `from`'s day.
         "SELECT d.cluster_id, ((d.day - ($1::timestamptz AT TIME ZONE 'UTC')::date) / ($3::float8 / 86400)::int)::bigint AS bucket,
-                d.counts, d.score, d.failures
+                d.counts, d.score, d.failures, d.day::timestamp AS ts
          FROM scan_daily d
          WHERE d.day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND d.day < ($2::timestamptz AT TIME ZONE 'UTC')::date"
     } else {
         "SELECT s.cluster_id, floor((extract(epoch FROM s.finished_at) - extract(epoch FROM $1::timestamptz)) / $3)::bigint AS bucket,
-                s.counts, s.score, s.failures
+                s.counts, s.score, s.failures, s.finished_at AS ts
          FROM scans s
          WHERE s.result_seq IS NOT NULL AND s.finished_at >= $1 AND s.finished_at < $2"
     };
+    // Each cluster counts with its latest result set in the bucket; with daily rows and a one-day
+    // step there is exactly one, so the costly DISTINCT ON is skipped.
+    let one_row_per_bucket = daily && step_s == 86_400;
     let plan = plan(q.metric, q.by);
     let inner_cols: Vec<String> = match &plan {
-        Plan::Single { expr, .. } => vec![format!("avg({expr}) AS v0")],
+        Plan::Single { expr, .. } => vec![format!("{expr} AS v0")],
         Plan::Cells { cells, .. } => {
-            cells.iter().enumerate().map(|(i, c)| format!("avg(counts[{}])::float8 AS v{i}", c + 1)).collect()
+            cells.iter().enumerate().map(|(i, c)| format!("counts[{}]::float8 AS v{i}", c + 1)).collect()
         }
         Plan::Ratios { pass, fail, .. } => pass
             .iter()
             .chain(fail.iter())
             .enumerate()
-            .map(|(i, c)| format!("avg(counts[{}])::float8 AS v{i}", c + 1))
+            .map(|(i, c)| format!("counts[{}]::float8 AS v{i}", c + 1))
             .collect(),
     };
     let outer_vals = match &plan {
@@ -174,14 +179,17 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let sql = format!(
         "WITH src AS ({source}),
          per_cluster AS (
-             SELECT cluster_id, bucket, {inner} FROM src
-             WHERE (cardinality($4::uuid[]) = 0 OR cluster_id = ANY($4)) GROUP BY cluster_id, bucket
+             SELECT {distinct} cluster_id, bucket, {inner} FROM src
+             WHERE (cardinality($4::uuid[]) = 0 OR cluster_id = ANY($4))
+             {order}
          )
          SELECT p.bucket, {key} AS key, {label} AS label, {outer} AS vals
          FROM per_cluster p JOIN clusters c ON c.id = p.cluster_id
          WHERE c.deleted_at IS NULL AND ($5::text IS NULL OR c.cluster_group = $5)
          GROUP BY 1, 2, 3 ORDER BY 2, 1",
         inner = inner_cols.join(", "),
+        distinct = if one_row_per_bucket { "" } else { "DISTINCT ON (cluster_id, bucket)" },
+        order = if one_row_per_bucket { "" } else { "ORDER BY cluster_id, bucket, ts DESC" },
         outer = outer_vals,
     );
     let rows = sqlx::query_as::<_, Row>(&sql)
