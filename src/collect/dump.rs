@@ -19,6 +19,9 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use crate::collect::reduce::{Group, GroupStates, Reducer};
+use crate::snapshot::{EvidenceState, Gap, GapReason, Origin, Snapshot, Source};
+
 /// The dump as a whole could not be read (missing path, unsupported file type). Problems inside
 /// single files are [`ReadError`]s instead and do not stop the read.
 #[derive(Debug, thiserror::Error)]
@@ -478,6 +481,74 @@ fn emit(file: &str, line: usize, value: Value, placement: &Placement, visit: &mu
             message: "object has no `kind`; is this a Kubernetes object?".into(),
         })),
     }
+}
+
+/// Groups that may legitimately be empty in a complete dump (a cluster without network policies
+/// or secrets exists; one without nodes, namespaces or cluster roles does not).
+const MAY_BE_EMPTY: [Group; 3] = [Group::Secrets, Group::NetworkPolicies, Group::DaemonSets];
+
+/// Read a dump and reduce it into a [`Snapshot`] whose evidence is tagged `dump`. Files that could
+/// not be read become [`Gap`]s (`dump:<file>:<line>`); a group with no object in the dump is
+/// `unknown: not_collected` unless a real cluster could have none of it.
+pub fn collect(path: impl AsRef<Path>) -> Result<Snapshot, DumpError> {
+    let path = path.as_ref();
+    let origin = Origin::new(Source::Dump, chrono::Utc::now());
+    let mut reducer = Reducer::new(origin);
+    let mut gaps = Vec::new();
+    visit(path, |item| match item {
+        Item::Object(obj) => match &obj.placement {
+            Placement::Api => reducer.add_object(&obj.value),
+            Placement::StaticPod { node } if obj.kind() == "Pod" => {
+                reducer.add_static_pod(&obj.value, node.as_deref())
+            }
+            Placement::StaticPod { .. } => gaps.push(Gap {
+                what: format!("dump:{}:{}", obj.file, obj.line),
+                reason: GapReason::Error,
+                detail: format!("a {} in the static pod manifest directory was skipped", obj.kind()),
+            }),
+            Placement::KubeletConfig { node } => reducer.add_kubelet_config(node, obj.value),
+        },
+        Item::NodeFile(f) => reducer.add_node_file(&f.node, &f.path, f.content),
+        Item::SimSettings(_) => {}
+        Item::Error(e) => gaps.push(Gap {
+            what: match e.line {
+                Some(line) => format!("dump:{}:{line}", e.file),
+                None => format!("dump:{}", e.file),
+            },
+            reason: GapReason::Error,
+            detail: e.message,
+        }),
+    })?;
+    let mut states = GroupStates::default();
+    for group in Group::ALL {
+        let state = if reducer.seen(group) > 0 || MAY_BE_EMPTY.contains(&group) {
+            EvidenceState::Complete
+        } else {
+            EvidenceState::Unknown {
+                reason: GapReason::NotCollected,
+                detail: format!("the dump holds no {} objects", group.kind()),
+            }
+        };
+        states.states.insert(group, state);
+    }
+    states.kube_system_pods_readable = reducer.seen(Group::Pods) > 0;
+    reducer.gaps.extend(gaps);
+    Ok(reducer.finish(&dump_name(path), states))
+}
+
+/// The cluster name a dump is scanned under: its directory or archive name.
+pub fn dump_name(path: &Path) -> String {
+    let name = path
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| path.display().to_string());
+    for ext in [".tar.gz", ".tgz", ".yaml", ".yml", ".json"] {
+        if let Some(stem) = name.strip_suffix(ext) {
+            return stem.to_string();
+        }
+    }
+    name
 }
 
 #[cfg(test)]

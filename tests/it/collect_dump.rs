@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use palisade::collect::dump::{self, Placement};
+use palisade::snapshot::{ComponentKind, ControlPlane, FilePurpose, GapReason, Snapshot, Source};
 
 fn write(root: &Path, rel: &str, text: &str) {
     let path = root.join(rel);
@@ -40,6 +41,7 @@ spec:
   - command:
     - kube-apiserver
     - --profiling=true
+    - --encryption-provider-config=/etc/kubernetes/enc/enc.yaml
     name: kube-apiserver
     image: registry.k8s.io/kube-apiserver:v1.31.4
 "#;
@@ -103,4 +105,46 @@ fn a_tarball_of_a_dump_directory_reads_the_same_as_the_directory() {
 fn a_missing_path_is_a_clear_error() {
     let err = dump::read_objects("/nonexistent/palisade-dump").unwrap_err();
     assert!(err.to_string().contains("does not exist"), "{err}");
+}
+
+#[test]
+fn a_dump_becomes_a_snapshot_with_components_kubelets_files_and_honest_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("lab");
+    sample_dump(&root);
+    write(
+        &root,
+        "nodes.yaml",
+        "apiVersion: v1\nkind: Node\nmetadata:\n  name: cp-1\n  labels: {node-role.kubernetes.io/control-plane: \"\"}\n\
+         status:\n  nodeInfo: {kubeletVersion: v1.31.4, osImage: Ubuntu 24.04, containerRuntimeVersion: containerd://1.7.22}\n\
+         ---\napiVersion: v1\nkind: Node\nmetadata: {name: worker-1}\nstatus: {nodeInfo: {kubeletVersion: v1.31.4}}\n",
+    );
+    let snap = dump::collect(&root).unwrap();
+    assert_eq!(snap.cluster.name, "lab");
+    assert_eq!(snap.cluster.control_plane, ControlPlane::SelfManaged);
+    assert_eq!(snap.cluster.version.as_ref().map(|v| v.minor), Some(31));
+    let api: Vec<_> = snap.components_of(ComponentKind::KubeApiserver).collect();
+    assert_eq!(api.len(), 1);
+    assert_eq!(api[0].node.as_deref(), Some("cp-1"));
+    assert_eq!(api[0].origin.source, Source::Dump);
+    assert_eq!(api[0].flag("profiling"), Some("true"));
+    // The referenced encryption config is attached with its purpose.
+    let enc = snap.file(Some("cp-1"), "/etc/kubernetes/enc/enc.yaml").expect("encryption config");
+    assert_eq!(enc.purpose, FilePurpose::EncryptionConfig);
+    // cp-1 has its kubelet config; worker-1 has none, and says so.
+    assert_eq!(snap.nodes.len(), 2);
+    let cp = snap.kubelets.iter().find(|k| k.node == "cp-1").unwrap();
+    assert_eq!(cp.setting("read-only-port", "readOnlyPort").map(|s| s.0), Some("0".into()));
+    let worker = snap.kubelets.iter().find(|k| k.node == "worker-1").unwrap();
+    assert!(worker.config.is_none() && !worker.config_state.is_complete());
+    assert!(!snap.kubelets.is_complete());
+    // Groups the dump does not hold are unknown, not silently empty.
+    assert!(snap.namespaces.is_complete());
+    assert!(!snap.pods.is_complete());
+    assert!(snap.gaps.iter().any(|g| g.what == "pods" && g.reason == GapReason::NotCollected));
+    // The malformed file is a gap with its file and line.
+    assert!(snap.gaps.iter().any(|g| g.what.starts_with("dump:broken.yaml:")), "{:?}", snap.gaps);
+    // And the snapshot survives its JSON form unchanged.
+    let back = Snapshot::from_json(&snap.to_json().unwrap()).unwrap();
+    assert_eq!(back, snap);
 }
