@@ -20,6 +20,10 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
+use crate::checks::CheckOptions;
+use crate::collect::client::ClusterCredentials;
+use crate::collect::kube::{LiveOptions, Progress, ProgressFn};
+use crate::domain::Status;
 use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress, ScanStoreError};
 
 /// Scheduler settings (`[scheduler]` in the configuration files, `PALISADE__SCHEDULER__*`).
@@ -130,6 +134,69 @@ pub type ProgressSink = watch::Sender<ScanProgress>;
 /// Produces the results of one cluster: in the server, collect live → run the checks.
 pub trait Scanner: Send + Sync + 'static {
     fn scan(&self, cluster_id: Uuid, progress: ProgressSink) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>>;
+}
+
+/// Loads what a live scan needs for one cluster: its name and decrypted credentials.
+pub type CredentialLoader =
+    Arc<dyn Fn(Uuid) -> BoxFuture<'static, Result<(String, ClusterCredentials), String>> + Send + Sync>;
+
+/// The server's scanner: collect the cluster live over its API, then run every check.
+pub struct LiveScanner {
+    load: CredentialLoader,
+    check_options: CheckOptions,
+    live: LiveOptions,
+}
+
+impl LiveScanner {
+    /// `scan_timeout` bounds the collection; the scheduler's own timeout bounds the whole scan.
+    pub fn new(load: CredentialLoader, check_options: CheckOptions, scan_timeout: Duration) -> Self {
+        let live = LiveOptions { scan_timeout, ..LiveOptions::default() };
+        Self { load, check_options, live }
+    }
+}
+
+/// Turns collector progress events into the scan's progress (phase and object count).
+fn progress_reporter(sink: ProgressSink) -> ProgressFn {
+    let listed: Arc<std::sync::Mutex<std::collections::HashMap<&'static str, usize>>> = Default::default();
+    Arc::new(move |p: &Progress| {
+        let Ok(mut listed) = listed.lock() else { return };
+        let (phase, done, total) = match p {
+            Progress::Listing { resource, items } | Progress::Listed { resource, items, .. } => {
+                listed.insert(resource, *items);
+                (format!("collecting {resource}"), listed.values().sum::<usize>() as u64, None)
+            }
+            Progress::Kubelets { done, total } => {
+                ("reading kubelet configuration".to_string(), *done as u64, Some(*total as u64))
+            }
+        };
+        sink.send_replace(ScanProgress { phase, done, total });
+    })
+}
+
+impl Scanner for LiveScanner {
+    fn scan(&self, cluster_id: Uuid, progress: ProgressSink) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>> {
+        let load = Arc::clone(&self.load);
+        let options = self.check_options.clone();
+        let mut live = self.live.clone();
+        Box::pin(async move {
+            let (name, creds) = load(cluster_id)
+                .await
+                .map_err(|e| ScanFailure { reason: format!("cannot load the cluster's credentials: {e}") })?;
+            live.progress = Some(progress_reporter(progress.clone()));
+            let snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
+            let objects = progress.borrow().done;
+            progress.send_replace(ScanProgress { phase: "checking".into(), done: objects, total: None });
+            // The checks are CPU-bound: keep them off the async workers.
+            let (snapshot, results) = tokio::task::spawn_blocking(move || {
+                let results = crate::checks::run_all(&snapshot, &options);
+                (snapshot, results)
+            })
+            .await
+            .map_err(|e| ScanFailure { reason: format!("the checks crashed: {e}") })?;
+            let partial = !snapshot.gaps.is_empty() || results.iter().any(|r| r.status == Status::Unknown);
+            Ok(ScanOutcome { results, snapshot: Some(snapshot), partial })
+        })
+    }
 }
 
 /// A running scheduler. Dropping the handle does not stop it; call [`SchedulerHandle::shutdown`]
