@@ -590,9 +590,22 @@ pub struct NetworkAnalysis {
     pub namespaces: Vec<NamespaceInfo>,
     pub groups: Vec<PodGroup>,
     pub policies: Vec<PolicyInfo>,
-    pub matrix: Matrix,
+    /// `None` when only isolation was analyzed ([`analyze_isolation`]).
+    pub matrix: Option<Matrix>,
     /// Namespaces with at least one analyzed pod.
     pub namespaces_with_pods: u32,
+    rules: RuleBook,
+}
+
+/// The compiled rules, kept to answer pair queries ([`NetworkAnalysis::group_ports`]).
+#[derive(Debug, Clone)]
+struct RuleBook {
+    ingress: Vec<Rule>,
+    egress: Vec<Rule>,
+    /// Per group: the rules that protect it.
+    ingress_of: Vec<Vec<u32>>,
+    egress_of: Vec<Vec<u32>>,
+    ports: PortTable,
 }
 
 /// The evidence needed for the analysis is incomplete: results are `unknown` with this reason.
@@ -603,6 +616,17 @@ pub struct Undecided(pub String);
 /// Analyze a snapshot, refusing (with the reason) when pods, namespaces or policies are not
 /// completely collected: a partial view of policies could only produce wrong answers.
 pub fn analyze_snapshot(snapshot: &Snapshot) -> Result<NetworkAnalysis, Undecided> {
+    check_complete(snapshot)?;
+    Ok(analyze(&snapshot.pods.items, &snapshot.namespaces.items, &snapshot.network_policies.items))
+}
+
+/// [`analyze_snapshot`] without the matrix.
+pub fn analyze_snapshot_isolation(snapshot: &Snapshot) -> Result<NetworkAnalysis, Undecided> {
+    check_complete(snapshot)?;
+    Ok(analyze_isolation(&snapshot.pods.items, &snapshot.namespaces.items, &snapshot.network_policies.items))
+}
+
+fn check_complete(snapshot: &Snapshot) -> Result<(), Undecided> {
     let mut missing = Vec::new();
     for (what, state) in [
         ("network policies", &snapshot.network_policies.state),
@@ -613,10 +637,11 @@ pub fn analyze_snapshot(snapshot: &Snapshot) -> Result<NetworkAnalysis, Undecide
             missing.push(format!("{what} ({reason})"));
         }
     }
-    if !missing.is_empty() {
-        return Err(Undecided(format!("evidence incomplete: {}", missing.join("; "))));
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Undecided(format!("evidence incomplete: {}", missing.join("; "))))
     }
-    Ok(analyze(&snapshot.pods.items, &snapshot.namespaces.items, &snapshot.network_policies.items))
 }
 
 /// Resolves peer elements to group sets, caching per distinct selector: a namespace selector →
@@ -682,6 +707,7 @@ impl<'a> PeerResolver<'a> {
 }
 
 /// One ingress or egress rule, compiled.
+#[derive(Debug, Clone)]
 struct Rule {
     policy: u32,
     /// Peer pods (sources for ingress, destinations for egress).
@@ -693,8 +719,23 @@ struct Rule {
     external: Vec<String>,
 }
 
-/// Analyze pods, namespaces and policies.
+/// Analyze pods, namespaces and policies: selection, isolation and the reachability matrix.
 pub fn analyze(pods: &[Pod], namespaces: &[Namespace], policies: &[NetworkPolicy]) -> NetworkAnalysis {
+    analyze_inner(pods, namespaces, policies, true)
+}
+
+/// Selection and isolation only, without the reachability matrix (`matrix` is `None`,
+/// `reachable_from_namespaces` is 0): what most findings need, at a fraction of the cost.
+pub fn analyze_isolation(pods: &[Pod], namespaces: &[Namespace], policies: &[NetworkPolicy]) -> NetworkAnalysis {
+    analyze_inner(pods, namespaces, policies, false)
+}
+
+fn analyze_inner(
+    pods: &[Pod],
+    namespaces: &[Namespace],
+    policies: &[NetworkPolicy],
+    with_matrix: bool,
+) -> NetworkAnalysis {
     // --- namespaces (sorted by name), including ones only seen on pods or policies
     let mut ns_map: BTreeMap<&str, (Labels, bool)> = BTreeMap::new();
     for ns in namespaces {
@@ -903,6 +944,34 @@ pub fn analyze(pods: &[Pod], namespaces: &[Namespace], policies: &[NetworkPolicy
         }
     }
 
+    let with_pods_bits: Vec<u64> = {
+        let mut bits = vec![0u64; n.div_ceil(64).max(1)];
+        for (i, ns) in ns_infos.iter().enumerate() {
+            if !ns.groups.is_empty() {
+                bits[i / 64] |= 1u64 << (i % 64);
+            }
+        }
+        bits
+    };
+    let namespaces_with_pods = with_pods_bits.iter().map(|w| w.count_ones()).sum();
+    if !with_matrix {
+        return NetworkAnalysis {
+            namespaces: ns_infos,
+            groups,
+            policies: policy_infos,
+            matrix: None,
+            namespaces_with_pods,
+            rules: RuleBook {
+                ingress: ingress_rules,
+                egress: egress_rules,
+                ingress_of: ingress_rules_of,
+                egress_of: egress_rules_of,
+                ports,
+            },
+        };
+    }
+    let rule_ports_table = ports.clone();
+
     // --- the matrix: enumerate rule pairs (see module doc). A missing ingress (egress) isolation
     // acts as one virtual rule admitting every peer on every port.
     let words = n.div_ceil(64).max(1);
@@ -1032,17 +1101,8 @@ pub fn analyze(pods: &[Pod], namespaces: &[Namespace], policies: &[NetworkPolicy
         }
     }
 
-    // Namespaces with pods, and per-group reach counts (open ingress groups are reached from
-    // every namespace that has an open-egress pod).
-    let with_pods_bits: Vec<u64> = {
-        let mut bits = vec![0u64; words];
-        for (i, ns) in ns_infos.iter().enumerate() {
-            if !ns.groups.is_empty() {
-                bits[i / 64] |= 1u64 << (i % 64);
-            }
-        }
-        bits
-    };
+    // Per-group reach counts (open ingress groups are reached from every namespace that has an
+    // open-egress pod).
     for (gi, group) in groups.iter_mut().enumerate() {
         let row = &reach_bits[gi * words..(gi + 1) * words];
         let count: u32 = row
@@ -1053,14 +1113,20 @@ pub fn analyze(pods: &[Pod], namespaces: &[Namespace], policies: &[NetworkPolicy
             .sum();
         group.reachable_from_namespaces = count;
     }
-    let namespaces_with_pods = with_pods_bits.iter().map(|w| w.count_ones()).sum();
 
     NetworkAnalysis {
         namespaces: ns_infos,
         groups,
         policies: policy_infos,
-        matrix: Matrix { size: n, cells, ports },
+        matrix: Some(Matrix { size: n, cells, ports }),
         namespaces_with_pods,
+        rules: RuleBook {
+            ingress: ingress_rules,
+            egress: egress_rules,
+            ingress_of: ingress_rules_of,
+            egress_of: egress_rules_of,
+            ports: rule_ports_table,
+        },
     }
 }
 
@@ -1184,6 +1250,55 @@ pub const ASSUMPTIONS: &[&str] = &[
 ];
 
 impl NetworkAnalysis {
+    /// The ports on which pods of group `from` may connect to pods of group `to`, computed pair-wise
+    /// from the rules (ingress of `to` AND egress of `from`).
+    pub fn group_ports(&self, from: usize, to: usize) -> PortSet {
+        let rb = &self.rules;
+        let resolve = |rule: &Rule| -> PortSet {
+            let fixed = rb.ports.get(rule.fixed_ports);
+            fixed.union(&resolve_named(&rule.named_ports, &self.groups[to].named_ports))
+        };
+        let ingress = if self.groups[to].ingress_isolated {
+            rb.ingress_of[to]
+                .iter()
+                .map(|r| &rb.ingress[*r as usize])
+                .filter(|r| r.peers.contains(from as u32))
+                .fold(PortSet::none(), |acc, r| acc.union(&resolve(r)))
+        } else {
+            PortSet::all()
+        };
+        let egress = if self.groups[from].egress_isolated {
+            rb.egress_of[from]
+                .iter()
+                .map(|q| &rb.egress[*q as usize])
+                .filter(|q| q.peers.contains(to as u32))
+                .fold(PortSet::none(), |acc, q| acc.union(&resolve(q)))
+        } else {
+            PortSet::all()
+        };
+        ingress.intersect(&egress)
+    }
+
+    /// The group holding pod `namespace/name`; `None` for an unknown or host-network pod.
+    pub fn group_of_pod(&self, namespace: &str, name: &str) -> Option<usize> {
+        let ns = &self.namespaces[self.namespace_index(namespace)?];
+        (ns.groups.start as usize..ns.groups.end as usize)
+            .find(|g| self.groups[*g].pods.binary_search_by(|p| p.as_str().cmp(name)).is_ok())
+    }
+
+    /// The ports on which pod `from` (namespace, name) may connect to pod `to`; `None` when either
+    /// pod is unknown or on the host network.
+    pub fn pod_ports(&self, from: (&str, &str), to: (&str, &str)) -> Option<PortSet> {
+        Some(self.group_ports(self.group_of_pod(from.0, from.1)?, self.group_of_pod(to.0, to.1)?))
+    }
+
+    /// The matrix cell from namespace `from` to namespace `to` by name (`None` when a namespace is
+    /// unknown or the matrix was not computed).
+    pub fn namespace_ports(&self, from: &str, to: &str) -> Option<&PortSet> {
+        let m = self.matrix.as_ref()?;
+        Some(m.ports(self.namespace_index(from)?, self.namespace_index(to)?))
+    }
+
     /// Index of a namespace by name.
     pub fn namespace_index(&self, name: &str) -> Option<usize> {
         self.namespaces.binary_search_by(|ns| ns.name.as_str().cmp(name)).ok()
@@ -1220,7 +1335,7 @@ impl NetworkAnalysis {
     }
 
     fn cell(&self, from: usize, to: usize) -> Option<ReachCell> {
-        let ports = self.matrix.ports(from, to);
+        let ports = self.matrix.as_ref()?.ports(from, to);
         (!ports.is_empty()).then(|| ReachCell {
             from: self.namespaces[from].name.clone(),
             to: self.namespaces[to].name.clone(),
