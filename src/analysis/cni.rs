@@ -39,11 +39,7 @@ const SIGNATURES: &[Signature] = &[
         images: &["flannel/flannel", "coreos/flannel", "flannel-io/flannel", "rancher/mirrored-flannelcni"],
     },
     Signature { plugin: "aws-vpc-cni", names: &["aws-node"], images: &["amazon-k8s-cni"] },
-    Signature {
-        plugin: "aws-network-policy-agent",
-        names: &[],
-        images: &["aws-network-policy-agent"],
-    },
+    Signature { plugin: "aws-network-policy-agent", names: &[], images: &["aws-network-policy-agent"] },
     Signature { plugin: "azure-npm", names: &["azure-npm"], images: &["azure-npm"] },
     Signature { plugin: "kindnet", names: &["kindnet"], images: &["kindnetd"] },
 ];
@@ -144,8 +140,7 @@ pub fn recognize(daemonsets: &[Workload], pods: &[Pod]) -> Option<CniInfo> {
 pub fn enforcement(cni: Option<&CniInfo>) -> Enforcement {
     let Some(cni) = cni else {
         return Enforcement::Unknown {
-            reason: "no known network plugin was recognized among the kube-system DaemonSets and pods"
-                .into(),
+            reason: "no known network plugin was recognized among the kube-system DaemonSets and pods".into(),
         };
     };
     if let Some(p) = cni.plugins.iter().find(|p| ENFORCING.contains(&p.as_str())) {
@@ -199,7 +194,8 @@ mod tests {
 
     #[test]
     fn flannel_alone_ignores_policies() {
-        let cni = recognize(&[ds("kube-flannel", "kube-flannel-ds", "docker.io/flannel/flannel:v0.25.1")], &[]);
+        let cni =
+            recognize(&[ds("kube-flannel", "kube-flannel-ds", "docker.io/flannel/flannel:v0.25.1")], &[]);
         let cni = cni.expect("flannel recognized");
         assert_eq!(cni.plugins, vec!["flannel"]);
         assert!(enforcement(Some(&cni)).is_ignored());
@@ -207,7 +203,8 @@ mod tests {
 
     #[test]
     fn calico_enforces_policies() {
-        let cni = recognize(&[ds("kube-system", "calico-node", "docker.io/calico/node:v3.28.0")], &[]).unwrap();
+        let cni =
+            recognize(&[ds("kube-system", "calico-node", "docker.io/calico/node:v3.28.0")], &[]).unwrap();
         assert_eq!(cni.plugins, vec!["calico"]);
         assert!(enforcement(Some(&cni)).is_enforced());
     }

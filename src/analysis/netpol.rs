@@ -518,7 +518,12 @@ impl PodGroup {
             (None, [one]) => format!("pod {one}"),
             (None, pods) => format!("pods {}…", pods.first().map(String::as_str).unwrap_or("")),
         };
-        format!("{who} ({} pod{}, labels {})", self.pods.len(), plural(self.pods.len()), describe_labels(&self.labels))
+        format!(
+            "{who} ({} pod{}, labels {})",
+            self.pods.len(),
+            plural(self.pods.len()),
+            describe_labels(&self.labels)
+        )
     }
 }
 
@@ -692,7 +697,9 @@ impl<'a> PeerResolver<'a> {
                     match pod_sel {
                         Some(sel) if !sel.is_empty() => {
                             ranges.extend(
-                                range.filter(|g| sel.matches(&self.groups[*g as usize].labels)).map(|g| (g, g + 1)),
+                                range
+                                    .filter(|g| sel.matches(&self.groups[*g as usize].labels))
+                                    .map(|g| (g, g + 1)),
                             );
                         }
                         _ => ranges.push((range.start, range.end)),
@@ -726,7 +733,11 @@ pub fn analyze(pods: &[Pod], namespaces: &[Namespace], policies: &[NetworkPolicy
 
 /// Selection and isolation only, without the reachability matrix (`matrix` is `None`,
 /// `reachable_from_namespaces` is 0): what most findings need, at a fraction of the cost.
-pub fn analyze_isolation(pods: &[Pod], namespaces: &[Namespace], policies: &[NetworkPolicy]) -> NetworkAnalysis {
+pub fn analyze_isolation(
+    pods: &[Pod],
+    namespaces: &[Namespace],
+    policies: &[NetworkPolicy],
+) -> NetworkAnalysis {
     analyze_inner(pods, namespaces, policies, false)
 }
 
@@ -741,7 +752,8 @@ fn analyze_inner(
     for ns in namespaces {
         ns_map.insert(ns.name.as_str(), (ns.labels.clone(), true));
     }
-    for name in pods.iter().map(|p| p.namespace.as_str()).chain(policies.iter().map(|p| p.namespace.as_str())) {
+    for name in pods.iter().map(|p| p.namespace.as_str()).chain(policies.iter().map(|p| p.namespace.as_str()))
+    {
         ns_map.entry(name).or_insert_with(|| (Labels::new(), false));
     }
     let ns_names: Vec<&str> = ns_map.keys().copied().collect();
@@ -779,8 +791,9 @@ fn analyze_inner(
     let mut ns_of_group: Vec<u32> = Vec::new();
     for (i, ns_pods) in pods_by_ns.iter().enumerate() {
         let start = groups.len() as u32;
-        let mut index: HashMap<(&Labels, Vec<(String, Proto, u16)>), usize> = HashMap::new();
-        let mut local: Vec<(PodGroup, Option<(String, String)>, bool)> = Vec::new();
+        let mut index: HashMap<(&Labels, Vec<NamedPort>), usize> = HashMap::new();
+        // (group, the owner of its first pod, whether every pod shares that owner)
+        let mut local: Vec<(PodGroup, Option<OwnerKey>, bool)> = Vec::new();
         for pod in ns_pods {
             let named = named_ports(&pod.container_ports);
             let owner = pod.owner.as_ref().map(|o| (o.kind.clone(), o.name.clone()));
@@ -846,7 +859,8 @@ fn analyze_inner(
             (lo..hi).filter(|g| policy.pod_selector.matches(&groups[*g as usize].labels)).collect();
         let (ing, eg) = effective_types(policy);
         let idx = policy_infos.len() as u32;
-        let directions = [(ing, &policy.ingress, &mut ingress_rules), (eg, &policy.egress, &mut egress_rules)];
+        let directions =
+            [(ing, &policy.ingress, &mut ingress_rules), (eg, &policy.egress, &mut egress_rules)];
         for (applies, rules, out) in directions {
             if !applies {
                 continue;
@@ -986,11 +1000,15 @@ fn analyze_inner(
     };
     let open_egress_groups: Vec<u32> = ns_infos
         .iter()
-        .map(|ns| (ns.groups.start..ns.groups.end).filter(|g| !groups[*g as usize].egress_isolated).count() as u32)
+        .map(|ns| {
+            (ns.groups.start..ns.groups.end).filter(|g| !groups[*g as usize].egress_isolated).count() as u32
+        })
         .collect();
     let open_ingress_groups: Vec<u32> = ns_infos
         .iter()
-        .map(|ns| (ns.groups.start..ns.groups.end).filter(|g| !groups[*g as usize].ingress_isolated).count() as u32)
+        .map(|ns| {
+            (ns.groups.start..ns.groups.end).filter(|g| !groups[*g as usize].ingress_isolated).count() as u32
+        })
         .collect();
     let namespaces_touched = |set: &GroupSet| -> Vec<u32> {
         let mut out: Vec<u32> = Vec::new();
@@ -1134,6 +1152,11 @@ fn allows_everything(rules: &Option<Vec<NetworkPolicyRule>>) -> bool {
     rules.iter().flatten().any(|r| rule_allows_all_peers(r) && rule_allows_all_ports(r))
 }
 
+/// A named container port: (name, protocol, number).
+type NamedPort = (String, Proto, u16);
+/// An owner reference: (kind, name).
+type OwnerKey = (String, String);
+
 fn named_ports(ports: &[ContainerPort]) -> Vec<(String, Proto, u16)> {
     let mut out: Vec<(String, Proto, u16)> = ports
         .iter()
@@ -1146,7 +1169,6 @@ fn named_ports(ports: &[ContainerPort]) -> Vec<(String, Proto, u16)> {
     out.dedup();
     out
 }
-
 
 // ---------------------------------------------------------------------------------------------
 // Views for the CLI and the API
@@ -1386,7 +1408,9 @@ impl NetworkAnalysis {
         };
         let external = |list: &Option<Vec<(String, String)>>| {
             list.as_ref().map(|l| {
-                l.iter().map(|(peers, ports)| ExternalView { peers: peers.clone(), ports: ports.clone() }).collect()
+                l.iter()
+                    .map(|(peers, ports)| ExternalView { peers: peers.clone(), ports: ports.clone() })
+                    .collect()
             })
         };
         Some(NamespaceReport {

@@ -42,23 +42,30 @@ const fn meta(
     CheckMeta { id, title, area: Area::Network, severity, rationale, remediation, evidence_source, refs }
 }
 
-const HAS_POLICY_WHY: &str = "Without any NetworkPolicy every pod of the namespace accepts connections from every pod \
+const HAS_POLICY_WHY: &str =
+    "Without any NetworkPolicy every pod of the namespace accepts connections from every pod \
      in the cluster and may connect anywhere: one compromised pod reaches them all.";
 const HAS_POLICY_FIX: &str = "Add NetworkPolicies to the namespace, starting with a default-deny policy \
      (podSelector: {}, policyTypes: [Ingress, Egress]) and explicit allows.";
-const DENY_IN_WHY: &str = "A default-deny ingress policy (empty podSelector, Ingress in policyTypes) isolates every \
+const DENY_IN_WHY: &str =
+    "A default-deny ingress policy (empty podSelector, Ingress in policyTypes) isolates every \
      present and future pod, so only explicitly allowed traffic gets in.";
-const DENY_IN_FIX: &str = "kubectl apply -n <ns> -f - with a NetworkPolicy `default-deny-ingress`: podSelector: {}, \
+const DENY_IN_FIX: &str =
+    "kubectl apply -n <ns> -f - with a NetworkPolicy `default-deny-ingress`: podSelector: {}, \
      policyTypes: [Ingress], no ingress rules; then allow what each workload needs.";
-const DENY_EG_WHY: &str = "A default-deny egress policy stops a compromised pod from scanning the cluster or \
+const DENY_EG_WHY: &str =
+    "A default-deny egress policy stops a compromised pod from scanning the cluster or \
      exfiltrating data to arbitrary destinations.";
 const DENY_EG_FIX: &str = "Add a NetworkPolicy with podSelector: {}, policyTypes: [Egress] and no egress rules, \
      plus an allow for DNS (kube-system, k8s-app=kube-dns, UDP/TCP 53) and the destinations each workload needs.";
-const UNSELECTED_WHY: &str = "A pod selected by no NetworkPolicy is not isolated in either direction: it accepts \
+const UNSELECTED_WHY: &str =
+    "A pod selected by no NetworkPolicy is not isolated in either direction: it accepts \
      every connection and may open any.";
-const UNSELECTED_FIX: &str = "Cover the pods with a policy: a namespace default-deny (podSelector: {}) covers every \
+const UNSELECTED_FIX: &str =
+    "Cover the pods with a policy: a namespace default-deny (podSelector: {}) covers every \
      pod, including ones created later.";
-const REACH_WHY: &str = "A workload every namespace can reach is exposed to any compromised pod anywhere in the \
+const REACH_WHY: &str =
+    "A workload every namespace can reach is exposed to any compromised pod anywhere in the \
      cluster: lateral movement needs no further step.";
 const REACH_FIX: &str = "Restrict the workload's ingress to the namespaces and pods that need it \
      (namespaceSelector + podSelector in one `from` element), and enforce default-deny egress elsewhere.";
@@ -334,7 +341,9 @@ fn cni_enforces(meta: &CheckMeta, snapshot: &Snapshot, _options: &CheckOptions) 
         Enforcement::Ignored { .. } => {
             let count = snapshot.network_policies.len();
             let tail = if count > 0 {
-                format!("; the cluster's {count} NetworkPolicies have no effect and every pod reaches every pod")
+                format!(
+                    "; the cluster's {count} NetworkPolicies have no effect and every pod reaches every pod"
+                )
             } else {
                 String::new()
             };
@@ -346,7 +355,12 @@ fn cni_enforces(meta: &CheckMeta, snapshot: &Snapshot, _options: &CheckOptions) 
     vec![meta.result(status, cluster_ref(snapshot), evidence, src)]
 }
 
-fn has_policy(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions, scope: Scope) -> Vec<CheckResult> {
+fn has_policy(
+    meta: &CheckMeta,
+    snapshot: &Snapshot,
+    options: &CheckOptions,
+    scope: Scope,
+) -> Vec<CheckResult> {
     let analysis = match isolation(snapshot) {
         Ok(a) => a,
         Err(reason) => return undecided(meta, snapshot, &reason),
@@ -439,7 +453,12 @@ fn default_deny(
     out
 }
 
-fn unselected_pods(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions, scope: Scope) -> Vec<CheckResult> {
+fn unselected_pods(
+    meta: &CheckMeta,
+    snapshot: &Snapshot,
+    options: &CheckOptions,
+    scope: Scope,
+) -> Vec<CheckResult> {
     let analysis = match isolation(snapshot) {
         Ok(a) => a,
         Err(reason) => return undecided(meta, snapshot, &reason),
@@ -485,11 +504,8 @@ fn dead_policies(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions) 
         Ok(a) => a,
         Err(reason) => return undecided(meta, snapshot, &reason),
     };
-    let selectors: std::collections::HashMap<(&str, &str), &NetworkPolicy> = snapshot
-        .network_policies
-        .iter()
-        .map(|p| ((p.namespace.as_str(), p.name.as_str()), p))
-        .collect();
+    let selectors: std::collections::HashMap<(&str, &str), &NetworkPolicy> =
+        snapshot.network_policies.iter().map(|p| ((p.namespace.as_str(), p.name.as_str()), p)).collect();
     let mut out = Vec::new();
     for p in &analysis.policies {
         let ns = &analysis.namespaces[p.namespace as usize];
@@ -503,7 +519,10 @@ fn dead_policies(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions) 
         let (status, evidence) = if !p.selected_groups.is_empty() {
             (
                 Status::Pass,
-                format!("NetworkPolicy {}/{} selects {} pod(s) (podSelector {selector})", ns.name, p.name, p.selected_pods),
+                format!(
+                    "NetworkPolicy {}/{} selects {} pod(s) (podSelector {selector})",
+                    ns.name, p.name, p.selected_pods
+                ),
             )
         } else if p.selects_all {
             // An empty selector in an empty namespace is ready for future pods, not dead.
@@ -547,7 +566,9 @@ fn allow_all_rules(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions
         let (ing, eg) = effective_types(p);
         let mut broad = Vec::new();
         let mut all_ports = false;
-        for (applies, rules, dir, field) in [(ing, &p.ingress, "ingress", "from"), (eg, &p.egress, "egress", "to")] {
+        for (applies, rules, dir, field) in
+            [(ing, &p.ingress, "ingress", "from"), (eg, &p.egress, "egress", "to")]
+        {
             if !applies {
                 continue;
             }
@@ -558,7 +579,11 @@ fn allow_all_rules(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions
                     broad.push(format!(
                         "{dir} rule {} has no `{field}`: every pod and every outside address, {}",
                         i + 1,
-                        if every_port { "on all ports".to_string() } else { "on the ports it lists".to_string() }
+                        if every_port {
+                            "on all ports".to_string()
+                        } else {
+                            "on the ports it lists".to_string()
+                        }
                     ));
                 }
             }
@@ -608,7 +633,10 @@ fn egress_to_world(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions
             }
         }
         let (status, evidence) = if found.is_empty() {
-            (Status::Pass, format!("NetworkPolicy {}/{} has no egress to 0.0.0.0/0 or ::/0", p.namespace, p.name))
+            (
+                Status::Pass,
+                format!("NetworkPolicy {}/{} has no egress to 0.0.0.0/0 or ::/0", p.namespace, p.name),
+            )
         } else {
             (
                 if unrestricted { Status::Fail } else { Status::Warn },
@@ -662,7 +690,11 @@ fn reachable_everywhere(
                         "{} in namespace {} is reachable from all {total} namespaces with pods (ingress {})",
                         group.describe(),
                         ns.name,
-                        if group.ingress_isolated { "isolated, but the rules admit every namespace" } else { "not isolated" }
+                        if group.ingress_isolated {
+                            "isolated, but the rules admit every namespace"
+                        } else {
+                            "not isolated"
+                        }
                     ),
                 )
             } else {
