@@ -21,6 +21,8 @@ pub mod kubelet;
 #[cfg(test)]
 mod tests;
 
+pub mod network;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Area, Severity, Status};
@@ -137,7 +139,7 @@ pub fn catalog() -> Vec<&'static Check> {
         controlplane::SCHEDULER_CHECKS,
         kubelet::CHECKS,
         kubelet::CUSTOM_CHECKS,
-        &[],
+        &network::CHECKS,
     ];
     groups.into_iter().flatten().collect()
 }

@@ -687,7 +687,8 @@ fn one_bad_api_server_among_three_fails_only_its_own_result() {
 #[test]
 fn control_plane_checks_are_not_applicable_on_a_managed_cluster_but_kubelet_checks_run() {
     let snap = k().managed();
-    for check in catalog() {
+    let covered: Vec<&str> = cases().iter().map(|c| c.id).collect();
+    for check in catalog().into_iter().filter(|c| covered.contains(&c.meta.id)) {
         let results = (check.run)(&check.meta, &snap, &CheckOptions::default());
         let kubelet = results.iter().any(|r| r.resource.kind == "kubelet");
         for r in &results {
