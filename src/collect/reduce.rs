@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::snapshot::{
-    Binding, ClusterInfo, CniInfo, Component, ComponentKind, ConfigFile, ContainerPort, ControlPlane,
-    Evidence, EvidenceState, FilePurpose, Flags, Gap, GapReason, IpBlock, KubeVersion, Kubelet,
-    LabelSelector, Labels, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule,
-    Node, NodeAddress, Origin, OwnerRef, Pod, PolicyRule, PortRef, Role, RoleRef, SecretMeta,
-    SelectorRequirement, ServiceAccount, Snapshot, Subject, Workload,
+    Binding, ClusterInfo, Component, ComponentKind, ConfigFile, ContainerPort, ControlPlane, Evidence,
+    EvidenceState, FilePurpose, Flags, Gap, GapReason, IpBlock, KubeVersion, Kubelet, LabelSelector, Labels,
+    Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, Node, NodeAddress,
+    Origin, OwnerRef, Pod, PolicyRule, PortRef, Role, RoleRef, SecretMeta, SelectorRequirement,
+    ServiceAccount, Snapshot, Subject, Workload,
 };
 
 /// The annotation `kubectl apply` writes; on a Secret it holds the secret's data.
@@ -340,7 +340,7 @@ impl Reducer {
         let has_control_plane = components.iter().any(|c| c.kind.is_control_plane());
 
         // CNI recognition needs DaemonSets and kube-system pods before they move into the snapshot.
-        snap.cni = recognize_cni(&self.daemonsets, &self.system_pod_names);
+        snap.cni = crate::analysis::cni::recognize(&self.daemonsets, &self.pods);
 
         let control_plane = if has_control_plane {
             ControlPlane::SelfManaged
@@ -907,38 +907,6 @@ pub fn reduce_workload(obj: &Value) -> Workload {
 
 // ---------------------------------------------------------------------------------------------
 // Cross-kind rules
-
-/// Known network plugins: (plugin, name or image fragments that identify it).
-const CNI_SIGNS: &[(&str, &[&str])] = &[
-    ("calico", &["calico-node", "calico/node"]),
-    ("cilium", &["cilium"]),
-    ("flannel", &["flannel"]),
-    ("weave", &["weave-net", "weaveworks/weave"]),
-    ("canal", &["canal"]),
-    ("kube-router", &["kube-router"]),
-    ("antrea", &["antrea"]),
-    ("aws-vpc-cni", &["aws-node", "amazon-k8s-cni"]),
-    ("azure-cni", &["azure-cns", "azure-npm", "azure-vnet"]),
-    ("kindnet", &["kindnet"]),
-    ("gke-dataplane-v2", &["anetd"]),
-];
-
-fn recognize_cni(daemonsets: &[Workload], system_pods: &BTreeSet<String>) -> Option<CniInfo> {
-    let mut plugins: Vec<String> = Vec::new();
-    let mut evidence: Vec<String> = Vec::new();
-    for (plugin, signs) in CNI_SIGNS {
-        let matches = |s: &str| signs.iter().any(|sign| s.contains(sign));
-        if let Some(ds) = daemonsets.iter().find(|d| matches(&d.name) || d.images.iter().any(|i| matches(i)))
-        {
-            plugins.push(plugin.to_string());
-            evidence.push(format!("DaemonSet {}/{}", ds.namespace, ds.name));
-        } else if let Some(pod) = system_pods.iter().find(|p| matches(p)) {
-            plugins.push(plugin.to_string());
-            evidence.push(format!("pod kube-system/{pod}"));
-        }
-    }
-    (!plugins.is_empty()).then(|| CniInfo { plugins, evidence: evidence.join(", ") })
-}
 
 /// A managed provider recognized from node labels, system DaemonSets or the server version.
 fn managed_provider(
