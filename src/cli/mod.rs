@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod sim;
+
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
 #[derive(Debug, Parser)]
 #[command(name = "palisade", version, about, propagate_version = true)]
@@ -17,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Read a snapshot JSON file and print what it holds.
     Snapshot(SnapshotArgs),
+    /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
+    Sim(sim::SimArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -30,6 +34,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
+        Command::Sim(args) => sim::run(args),
     };
     match result {
         Ok(code) => code,
