@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod scan;
 pub mod sim;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
@@ -21,6 +22,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
     Sim(sim::SimArgs),
+    /// Collect a cluster's evidence from a kubeconfig or a dump.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +38,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
         Command::Sim(args) => sim::run(args),
+        Command::Scan(args) => scan::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -2,3 +2,6 @@
 //! [`crate::snapshot::Snapshot`]. Only this module and `sim` talk to clusters.
 
 pub mod client;
+pub mod dump;
+pub mod kube;
+pub mod reduce;

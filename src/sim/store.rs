@@ -92,6 +92,16 @@ impl ClusterBuilder {
         &self.settings
     }
 
+    /// Replace the settings (a sample's `sim.yaml` may be read after its objects).
+    pub fn set_settings(&mut self, settings: SimSettings) {
+        self.settings = settings;
+    }
+
+    /// Record a problem found while loading (shown by `palisade sim`, logged by the demo).
+    pub fn warn(&mut self, message: impl Into<String>) {
+        self.warnings.push(message.into());
+    }
+
     /// Add one object (a `kind: List` is expanded). Objects of kinds the simulator does not
     /// serve are reported, not fatal.
     pub fn add_object(&mut self, mut obj: Value) -> Result<(), ObjectError> {

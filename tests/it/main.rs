@@ -1,4 +1,9 @@
-//! The single integration-test binary: every engineer adds their modules here.
+//! The single integration-test binary: each area adds its own module.
 
+mod collect_dump;
+mod netpol_checks;
+mod netpol_docs;
+mod netpol_semantics;
+mod netpol_support;
 mod sim_api;
 mod sim_kubectl;
