@@ -6,3 +6,5 @@ mod netpol_checks;
 mod netpol_docs;
 mod netpol_semantics;
 mod netpol_support;
+mod sim_api;
+mod sim_kubectl;
