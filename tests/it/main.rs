@@ -1,6 +1,7 @@
 //! The single integration-test binary: each area adds its own module.
 
 mod collect_dump;
+mod collect_live;
 mod collect_scan;
 mod netpol_checks;
 mod netpol_docs;
