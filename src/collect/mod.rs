@@ -2,3 +2,5 @@
 //! [`crate::snapshot::Snapshot`]. Only this module and `sim` talk to clusters.
 
 pub mod client;
+pub mod dump;
+pub mod reduce;

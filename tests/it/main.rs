@@ -1,0 +1,3 @@
+//! The single integration-test binary: each area adds its own module.
+
+mod collect_dump;
