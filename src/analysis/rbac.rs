@@ -602,7 +602,7 @@ fn subject_key<'a>(s: &'a Subject, binding_ns: Option<&'a str>) -> Option<Subjec
 fn applies_to(identity: &Identity, s: &Subject, binding_ns: Option<&str>) -> bool {
     match s.kind.as_str() {
         "User" => identity.user.as_deref() == Some(s.name.as_str()),
-        "Group" => identity.groups.iter().any(|g| *g == s.name),
+        "Group" => identity.groups.contains(&s.name),
         "ServiceAccount" => {
             let Some(ns) = s.namespace.as_deref().filter(|n| !n.is_empty()).or(binding_ns) else {
                 return false;
@@ -1220,6 +1220,7 @@ const DEFAULT_GRANTS: &[DefaultGrant] = &[
         subjects: &[
             ("User", "system:kube-controller-manager"),
             ("ServiceAccount", "kube-system/kube-controller-manager"),
+            ("ServiceAccount", "kube-system/leader-election-controller"),
         ],
         why: "bootstrap policy: controller-manager leader election",
     },

@@ -7,6 +7,8 @@
 //! - evidence missing ⇒ `unknown` with the reason, never `pass` by default;
 //! - control plane hidden by a managed provider ⇒ `not_applicable` for control-plane checks.
 
+pub mod rbac;
+
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{Area, Severity, Status};
@@ -115,7 +117,9 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    Vec::new()
+    let mut checks: Vec<&'static Check> = Vec::new();
+    checks.extend(rbac::CHECKS.iter());
+    checks
 }
 
 /// Run every check against a snapshot.

@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use super::{Check, CheckMeta, CheckOptions, CheckResult, ResourceRef};
 use crate::analysis::rbac::{
     describe_rule, describe_subject, rule_allows, system_grant, system_grants, BindingIdx, Rbac, Request,
-    RoleIdx, RuleId, Scope, GROUP_AUTHENTICATED, GROUP_SERVICE_ACCOUNTS, GROUP_UNAUTHENTICATED, USER_ANONYMOUS,
+    RoleIdx, RuleId, Scope, GROUP_AUTHENTICATED, GROUP_SERVICE_ACCOUNTS, GROUP_UNAUTHENTICATED,
+    USER_ANONYMOUS,
 };
 use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{Binding, EvidenceState, Snapshot, Source, Subject};
@@ -26,7 +27,7 @@ use crate::snapshot::{Binding, EvidenceState, Snapshot, Source, Subject};
 const CIS: &str = "cis-1.12";
 
 macro_rules! meta {
-    ($id:literal, $title:literal, $sev:ident, $why:literal, $fix:literal, $evidence:literal, [$($r:literal),*]) => {
+    ($id:literal, $title:literal, $sev:ident, $why:literal, $fix:literal, $evidence:expr, [$($r:literal),*]) => {
         CheckMeta {
             id: $id,
             title: $title,
@@ -348,8 +349,10 @@ const NODES_PROXY: Capability = Capability {
     what: "use the proxy subresource of nodes",
     probes: &[(&["get", "create", "update", "patch", "delete"], "", "nodes/proxy")],
 };
-const TOKEN_CREATE: Capability =
-    Capability { what: "create service-account tokens", probes: &[(&["create"], "", "serviceaccounts/token")] };
+const TOKEN_CREATE: Capability = Capability {
+    what: "create service-account tokens",
+    probes: &[(&["create"], "", "serviceaccounts/token")],
+};
 const CSR_APPROVAL: Capability = Capability {
     what: "approve certificate signing requests",
     probes: &[(&["update", "patch"], "certificates.k8s.io", "certificatesigningrequests/approval")],
@@ -357,9 +360,21 @@ const CSR_APPROVAL: Capability = Capability {
 const WEBHOOKS: Capability = Capability {
     what: "change admission webhook configurations",
     probes: &[
-        (&["create", "update", "patch", "delete"], "admissionregistration.k8s.io", "mutatingwebhookconfigurations"),
-        (&["create", "update", "patch", "delete"], "admissionregistration.k8s.io", "validatingwebhookconfigurations"),
-        (&["create", "update", "patch", "delete"], "admissionregistration.k8s.io", "validatingadmissionpolicies"),
+        (
+            &["create", "update", "patch", "delete"],
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations",
+        ),
+        (
+            &["create", "update", "patch", "delete"],
+            "admissionregistration.k8s.io",
+            "validatingwebhookconfigurations",
+        ),
+        (
+            &["create", "update", "patch", "delete"],
+            "admissionregistration.k8s.io",
+            "validatingadmissionpolicies",
+        ),
         (
             &["create", "update", "patch", "delete"],
             "admissionregistration.k8s.io",
@@ -467,7 +482,8 @@ fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Ve
         let role = rbac.binding_role(bi as BindingIdx);
         let rule = match (spec.capability, role) {
             (Some(_), None) => continue,
-            (Some(_), Some(r)) => match *cache.entry(r).or_insert_with(|| granting_rule(&rbac, r, &requests)) {
+            (Some(_), Some(r)) => match *cache.entry(r).or_insert_with(|| granting_rule(&rbac, r, &requests))
+            {
                 Some(id) => Some(id),
                 None => continue,
             },
@@ -506,8 +522,17 @@ fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Ve
             None,
         ));
     } else if results.is_empty() {
-        let known = if system > 0 { format!(" ({system} system grants recognized, see PAL-RBAC-000)") } else { String::new() };
-        results.push(meta.result(Status::Pass, cluster_ref(snapshot), format!("{}{known}", spec.clean), source));
+        let known = if system > 0 {
+            format!(" ({system} system grants recognized, see PAL-RBAC-000)")
+        } else {
+            String::new()
+        };
+        results.push(meta.result(
+            Status::Pass,
+            cluster_ref(snapshot),
+            format!("{}{known}", spec.clean),
+            source,
+        ));
     }
     results
 }
@@ -537,13 +562,17 @@ fn run_system_grants(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) ->
 }
 
 fn run_cluster_admin(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&CLUSTER_ADMIN),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Fail,
-        clean: "cluster-admin and every */*/* role are bound only to system identities",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&CLUSTER_ADMIN),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Fail,
+            clean: "cluster-admin and every */*/* role are bound only to system identities",
+        },
+    )
 }
 
 fn is_anonymous(s: &Subject) -> bool {
@@ -551,13 +580,18 @@ fn is_anonymous(s: &Subject) -> bool {
 }
 
 fn run_anonymous(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: None,
-        scope: any_scope,
-        subject: is_anonymous,
-        status: Status::Fail,
-        clean: "no binding grants anything to system:anonymous or system:unauthenticated beyond the defaults",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: None,
+            scope: any_scope,
+            subject: is_anonymous,
+            status: Status::Fail,
+            clean:
+                "no binding grants anything to system:anonymous or system:unauthenticated beyond the defaults",
+        },
+    )
 }
 
 fn is_broad_group(s: &Subject) -> bool {
@@ -565,13 +599,17 @@ fn is_broad_group(s: &Subject) -> bool {
 }
 
 fn run_broad_groups(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: None,
-        scope: any_scope,
-        subject: is_broad_group,
-        status: Status::Fail,
-        clean: "system:authenticated and system:serviceaccounts hold only the default discovery grants",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: None,
+            scope: any_scope,
+            subject: is_broad_group,
+            status: Status::Fail,
+            clean: "system:authenticated and system:serviceaccounts hold only the default discovery grants",
+        },
+    )
 }
 
 fn cluster_or_kube_system(scope: &Scope) -> bool {
@@ -582,93 +620,129 @@ fn cluster_or_kube_system(scope: &Scope) -> bool {
 }
 
 fn run_secrets(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&READ_SECRETS),
-        scope: cluster_or_kube_system,
-        subject: any_subject,
-        status: Status::Fail,
-        clean: "no subject outside the system identities can read secrets cluster-wide or in kube-system",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&READ_SECRETS),
+            scope: cluster_or_kube_system,
+            subject: any_subject,
+            status: Status::Fail,
+            clean: "no subject outside the system identities can read secrets cluster-wide or in kube-system",
+        },
+    )
 }
 
 fn run_create_pods(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&CREATE_PODS),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Warn,
-        clean: "no subject outside the system identities can create pods or workloads",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&CREATE_PODS),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Warn,
+            clean: "no subject outside the system identities can create pods or workloads",
+        },
+    )
 }
 
 fn run_exec(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&EXEC),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Warn,
-        clean: "no subject outside the system identities can exec or attach into pods",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&EXEC),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Warn,
+            clean: "no subject outside the system identities can exec or attach into pods",
+        },
+    )
 }
 
 fn run_escalate(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&ESCALATE),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Fail,
-        clean: "no subject outside the system identities can escalate, bind or impersonate",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&ESCALATE),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Fail,
+            clean: "no subject outside the system identities can escalate, bind or impersonate",
+        },
+    )
 }
 
 fn run_nodes_proxy(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&NODES_PROXY),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Fail,
-        clean: "no subject outside the system identities can use nodes/proxy",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&NODES_PROXY),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Fail,
+            clean: "no subject outside the system identities can use nodes/proxy",
+        },
+    )
 }
 
 fn run_token_create(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&TOKEN_CREATE),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Fail,
-        clean: "no subject outside the system identities can create service-account tokens",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&TOKEN_CREATE),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Fail,
+            clean: "no subject outside the system identities can create service-account tokens",
+        },
+    )
 }
 
 fn run_csr_approval(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&CSR_APPROVAL),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Fail,
-        clean: "no subject outside the system identities can approve certificate signing requests",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&CSR_APPROVAL),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Fail,
+            clean: "no subject outside the system identities can approve certificate signing requests",
+        },
+    )
 }
 
 fn run_webhooks(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&WEBHOOKS),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Fail,
-        clean: "no subject outside the system identities can change admission webhook configurations",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&WEBHOOKS),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Fail,
+            clean: "no subject outside the system identities can change admission webhook configurations",
+        },
+    )
 }
 
 fn run_pv_create(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: Some(&PV_CREATE),
-        scope: any_scope,
-        subject: any_subject,
-        status: Status::Warn,
-        clean: "no subject outside the system identities can create persistent volumes",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: Some(&PV_CREATE),
+            scope: any_scope,
+            subject: any_subject,
+            status: Status::Warn,
+            clean: "no subject outside the system identities can create persistent volumes",
+        },
+    )
 }
 
 fn is_default_sa(s: &Subject) -> bool {
@@ -676,13 +750,17 @@ fn is_default_sa(s: &Subject) -> bool {
 }
 
 fn run_default_sa_bound(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    grant_findings(meta, snapshot, &GrantSpec {
-        capability: None,
-        scope: any_scope,
-        subject: is_default_sa,
-        status: Status::Warn,
-        clean: "no binding names a `default` service account",
-    })
+    grant_findings(
+        meta,
+        snapshot,
+        &GrantSpec {
+            capability: None,
+            scope: any_scope,
+            subject: is_default_sa,
+            status: Status::Warn,
+            clean: "no binding names a `default` service account",
+        },
+    )
 }
 
 /// Roles whose names Kubernetes and kubeadm reserve for themselves; their wildcards are the
@@ -698,7 +776,10 @@ fn run_wildcards(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec
     let mut bound: HashMap<RoleIdx, Vec<String>> = HashMap::new();
     for bi in 0..rbac.bindings.len() {
         if let Some(r) = rbac.binding_role(bi as BindingIdx) {
-            bound.entry(r).or_default().push(crate::analysis::rbac::BindingView::of(rbac.bindings[bi]).to_string());
+            bound
+                .entry(r)
+                .or_default()
+                .push(crate::analysis::rbac::BindingView::of(rbac.bindings[bi]).to_string());
         }
     }
     let mut results = Vec::new();
@@ -718,13 +799,15 @@ fn run_wildcards(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec
         let view = crate::analysis::rbac::RoleView::of(role);
         let mut evidence = format!("{view} has rule {}", describe_rule(rbac.rule(id)));
         if id.role != ri {
-            evidence.push_str(&format!(" (aggregated from ClusterRole {})", rbac.roles[id.role as usize].name));
+            evidence
+                .push_str(&format!(" (aggregated from ClusterRole {})", rbac.roles[id.role as usize].name));
         }
         match bound.get(&ri) {
             Some(b) => evidence.push_str(&format!("; bound by {}", b.join(", "))),
             None => evidence.push_str("; not bound by any binding"),
         }
-        let resource = ResourceRef { kind: view.kind.clone(), namespace: view.namespace, name: view.name, node: None };
+        let resource =
+            ResourceRef { kind: view.kind.clone(), namespace: view.namespace, name: view.name, node: None };
         results.push(meta.result(Status::Warn, resource, evidence, source));
     }
     if !rbac.is_complete() {
@@ -740,8 +823,15 @@ fn run_wildcards(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec
     results
 }
 
-fn unknown_for(meta: &CheckMeta, snapshot: &Snapshot, what: &str, state: &EvidenceState) -> Option<CheckResult> {
-    state.missing_reason().map(|r| meta.result(Status::Unknown, cluster_ref(snapshot), format!("{what}: {r}"), None))
+fn unknown_for(
+    meta: &CheckMeta,
+    snapshot: &Snapshot,
+    what: &str,
+    state: &EvidenceState,
+) -> Option<CheckResult> {
+    state
+        .missing_reason()
+        .map(|r| meta.result(Status::Unknown, cluster_ref(snapshot), format!("{what}: {r}"), None))
 }
 
 fn run_default_sa_automount(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
@@ -757,7 +847,10 @@ fn run_default_sa_automount(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOpti
             let (status, words) = match sa.automount_token {
                 Some(false) => (Status::Pass, "sets automountServiceAccountToken: false".to_string()),
                 Some(true) => (Status::Warn, "sets automountServiceAccountToken: true".to_string()),
-                None => (Status::Warn, "does not set automountServiceAccountToken (tokens are mounted by default)".into()),
+                None => (
+                    Status::Warn,
+                    "does not set automountServiceAccountToken (tokens are mounted by default)".into(),
+                ),
             };
             let resource = ResourceRef {
                 kind: "ServiceAccount".into(),
@@ -796,8 +889,12 @@ fn run_pod_tokens(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Ve
             (None, Some(true)) => "its default ServiceAccount sets automountServiceAccountToken: true",
             (None, None) => "neither the pod nor its default ServiceAccount disables automounting",
         };
-        let resource =
-            ResourceRef { kind: "Pod".into(), namespace: Some(pod.namespace.clone()), name: pod.name.clone(), node: None };
+        let resource = ResourceRef {
+            kind: "Pod".into(),
+            namespace: Some(pod.namespace.clone()),
+            name: pod.name.clone(),
+            node: None,
+        };
         results.push(meta.result(
             Status::Warn,
             resource,
@@ -829,9 +926,14 @@ fn run_legacy_tokens(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) ->
         .iter()
         .filter(|s| s.type_ == "kubernetes.io/service-account-token")
         .map(|s| {
-            let sa = s.annotations.get("kubernetes.io/service-account.name").map(String::as_str).unwrap_or("?");
-            let resource =
-                ResourceRef { kind: "Secret".into(), namespace: Some(s.namespace.clone()), name: s.name.clone(), node: None };
+            let sa =
+                s.annotations.get("kubernetes.io/service-account.name").map(String::as_str).unwrap_or("?");
+            let resource = ResourceRef {
+                kind: "Secret".into(),
+                namespace: Some(s.namespace.clone()),
+                name: s.name.clone(),
+                node: None,
+            };
             meta.result(
                 Status::Fail,
                 resource,

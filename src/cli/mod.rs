@@ -1,6 +1,8 @@
 //! The `palisade` command line. `main.rs` only calls [`run`]; each subcommand lives in its own
 //! module so it can be tested without spawning the binary.
 
+pub mod rbac;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +19,8 @@ pub struct Cli {
 pub enum Command {
     /// Read a snapshot JSON file and print what it holds.
     Snapshot(SnapshotArgs),
+    /// RBAC analysis of a dump or snapshot: who can do what.
+    Rbac(rbac::RbacArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -30,6 +34,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
+        Command::Rbac(args) => rbac::run(&args),
     };
     match result {
         Ok(code) => code,
