@@ -7,6 +7,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod scan;
+
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
 #[derive(Debug, Parser)]
 #[command(name = "palisade", version, about, propagate_version = true)]
@@ -21,6 +23,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// RBAC analysis of a dump or snapshot: who can do what.
     Rbac(rbac::RbacArgs),
+    /// Collect a cluster's evidence from a kubeconfig or a dump.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +39,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
         Command::Rbac(args) => rbac::run(&args),
+        Command::Scan(args) => scan::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -3,4 +3,5 @@
 
 pub mod client;
 pub mod dump;
+pub mod kube;
 pub mod reduce;

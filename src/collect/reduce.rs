@@ -172,6 +172,11 @@ impl Reducer {
         }
     }
 
+    /// Names of the nodes added so far.
+    pub fn node_names(&self) -> Vec<String> {
+        self.nodes.iter().map(|n| n.name.clone()).collect()
+    }
+
     /// How many objects of a group were added.
     pub fn seen(&self, group: Group) -> usize {
         self.seen.get(&group).copied().unwrap_or(0)
