@@ -7,6 +7,7 @@
 //! - evidence missing ⇒ `unknown` with the reason, never `pass` by default;
 //! - control plane hidden by a managed provider ⇒ `not_applicable` for control-plane checks.
 
+pub mod network;
 pub mod rbac;
 
 use serde::{Deserialize, Serialize};
@@ -119,6 +120,7 @@ impl CheckMeta {
 pub fn catalog() -> Vec<&'static Check> {
     let mut checks: Vec<&'static Check> = Vec::new();
     checks.extend(rbac::CHECKS.iter());
+    checks.extend(network::CHECKS.iter());
     checks
 }
 

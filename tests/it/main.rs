@@ -1,5 +1,9 @@
 //! The single integration-test binary: each area adds its own module.
 
 mod collect_dump;
+mod netpol_checks;
+mod netpol_docs;
+mod netpol_semantics;
+mod netpol_support;
 mod rbac_checks;
 mod rbac_cli;
