@@ -9,7 +9,7 @@
 //! Grants the API server's bootstrap policy, kubeadm and well-known add-ons make to system
 //! identities are recognized per (binding, role, subject) by
 //! [`crate::analysis::rbac::system_grant`] and reported once, as the informational
-//! `PAL-RBAC-000`, so a kubeadm default cluster raises no false alarm. When the RBAC evidence is
+//! `PAL-AUTHZ-100`, so a kubeadm default cluster raises no false alarm. When the RBAC evidence is
 //! incomplete (e.g. forbidden), a check reports the grants it can prove plus an `unknown` result
 //! with the reason — never a pass.
 
@@ -47,7 +47,7 @@ const RBAC_OBJECTS: &str = "ClusterRoles, Roles, ClusterRoleBindings and RoleBin
 pub static CHECKS: &[Check] = &[
     Check {
         meta: meta!(
-            "PAL-RBAC-000",
+            "PAL-AUTHZ-100",
             "System components' own RBAC grants are recognized",
             Info,
             "Kubernetes' bootstrap policy and kubeadm grant broad rights to control-plane components, \
@@ -62,7 +62,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-001",
+            "PAL-AUTHZ-101",
             "cluster-admin (or an equivalent */*/* role) is bound only to system identities",
             Critical,
             "A subject bound to a role that allows every verb on every resource owns the cluster \
@@ -76,7 +76,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-002",
+            "PAL-AUTHZ-102",
             "Nothing is granted to anonymous requests",
             Critical,
             "Grants to `system:anonymous` or `system:unauthenticated` are open to anyone who can reach \
@@ -90,7 +90,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-003",
+            "PAL-AUTHZ-103",
             "No broad grants to every authenticated user or every service account",
             High,
             "Grants to `system:authenticated` or `system:serviceaccounts` apply to every user and every \
@@ -103,7 +103,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-004",
+            "PAL-AUTHZ-104",
             "Secrets are not readable cluster-wide or in kube-system",
             High,
             "get/list/watch on secrets cluster-wide or in kube-system reveals service-account tokens and \
@@ -117,7 +117,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-005",
+            "PAL-AUTHZ-105",
             "Roles and ClusterRoles do not use wildcards",
             Medium,
             "`*` in verbs, apiGroups or resources grants rights that do not exist yet, including those \
@@ -130,7 +130,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-006",
+            "PAL-AUTHZ-106",
             "Creating pods and workloads is limited",
             Medium,
             "Whoever can create a pod (directly or through a Deployment, Job, …) can mount any secret \
@@ -143,7 +143,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-007",
+            "PAL-AUTHZ-107",
             "pods/exec and pods/attach are limited",
             High,
             "Exec or attach into a pod gives its service-account token, its secrets and its network \
@@ -156,7 +156,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-008",
+            "PAL-AUTHZ-108",
             "escalate, bind and impersonate are limited",
             Critical,
             "escalate and bind let a subject grant itself any role; impersonate lets it act as any user, \
@@ -169,7 +169,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-009",
+            "PAL-AUTHZ-109",
             "The proxy subresource of nodes is limited",
             High,
             "nodes/proxy reaches the kubelet API directly: exec into any pod on the node, bypassing \
@@ -182,7 +182,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-010",
+            "PAL-AUTHZ-110",
             "Creating service-account tokens is limited",
             High,
             "create on serviceaccounts/token mints a token for any service account in scope, taking \
@@ -195,7 +195,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-011",
+            "PAL-AUTHZ-111",
             "Approving certificate signing requests is limited",
             High,
             "Whoever can approve CSRs can issue client certificates, e.g. for a node or for \
@@ -208,7 +208,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-012",
+            "PAL-AUTHZ-112",
             "Changing admission webhook configurations is limited",
             High,
             "A mutating or validating webhook sees, changes or blocks every matching API request, \
@@ -221,7 +221,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-013",
+            "PAL-AUTHZ-113",
             "Creating persistent volumes is limited",
             Medium,
             "A PersistentVolume can be a hostPath volume: whoever creates one can mount the node's \
@@ -234,7 +234,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-014",
+            "PAL-AUTHZ-114",
             "Default service accounts are not bound to roles",
             Medium,
             "Every pod that names no service account runs as `default`; rights granted to it are given \
@@ -247,7 +247,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-015",
+            "PAL-AUTHZ-115",
             "Default service accounts do not automount their token",
             Low,
             "CIS 5.1.5 expects `automountServiceAccountToken: false` on every `default` service account, \
@@ -260,7 +260,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-016",
+            "PAL-AUTHZ-116",
             "Pods running as the default service account do not mount its token",
             Low,
             "A pod using the `default` service account rarely needs an API token; a mounted token is \
@@ -274,7 +274,7 @@ pub static CHECKS: &[Check] = &[
     },
     Check {
         meta: meta!(
-            "PAL-RBAC-017",
+            "PAL-AUTHZ-117",
             "No legacy long-lived service-account token secrets",
             Medium,
             "Secrets of type kubernetes.io/service-account-token hold tokens that never expire and \
@@ -523,7 +523,7 @@ fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Ve
         ));
     } else if results.is_empty() {
         let known = if system > 0 {
-            format!(" ({system} system grants recognized, see PAL-RBAC-000)")
+            format!(" ({system} system grants recognized, see PAL-AUTHZ-100)")
         } else {
             String::new()
         };

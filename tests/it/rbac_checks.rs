@@ -48,15 +48,15 @@ fn a_kubeadm_default_cluster_raises_no_rbac_alarm() {
         match r.check_id.as_str() {
             // CIS 5.1.5 asks every `default` service account to opt out of token automounting;
             // kubeadm leaves it unset, so a CIS auditor expects these advisories.
-            "PAL-RBAC-015" => {
+            "PAL-AUTHZ-115" => {
                 assert_eq!(r.status, Status::Warn, "{r:#?}");
                 assert_eq!(r.resource.name, "default");
             }
             _ => assert_eq!(r.status, Status::Pass, "{r:#?}"),
         }
     }
-    assert_eq!(of(&results, "PAL-RBAC-015").len(), 4, "one per namespace's default service account");
-    let info = only_result(&results, "PAL-RBAC-000");
+    assert_eq!(of(&results, "PAL-AUTHZ-115").len(), 4, "one per namespace's default service account");
+    let info = only_result(&results, "PAL-AUTHZ-100");
     assert!(
         info.evidence.contains("ClusterRoleBinding cluster-admin → Group system:masters"),
         "{}",
@@ -104,7 +104,7 @@ fn a_workload_service_account_that_can_impersonate_is_reported_as_a_backdoor() {
     let dir = kubeadm_default_with(BACKDOOR);
     let snapshot = dump::collect(dir.path()).unwrap();
     let results = run(&snapshot);
-    let finding = only_result(&results, "PAL-RBAC-008");
+    let finding = only_result(&results, "PAL-AUTHZ-108");
     assert_eq!(finding.status, Status::Fail);
     assert_eq!(finding.resource.kind, "ClusterRoleBinding");
     assert_eq!(finding.resource.name, "metrics-helper");
@@ -145,7 +145,7 @@ fn a_user_appended_to_the_cluster_admin_binding_is_reported() {
     }
     let snapshot = dump::collect(dir.path()).unwrap();
     let results = run(&snapshot);
-    let finding = only_result(&results, "PAL-RBAC-001");
+    let finding = only_result(&results, "PAL-AUTHZ-101");
     assert_eq!(finding.status, Status::Fail);
     assert_eq!(finding.resource.name, "cluster-admin");
     assert!(finding.evidence.contains("to User mallory"), "{}", finding.evidence);
@@ -155,7 +155,7 @@ fn a_user_appended_to_the_cluster_admin_binding_is_reported() {
         finding.evidence
     );
     assert_eq!(
-        only_result(&results, "PAL-RBAC-004").status,
+        only_result(&results, "PAL-AUTHZ-104").status,
         Status::Fail,
         "cluster-admin reads every secret"
     );
@@ -176,7 +176,7 @@ fn an_aggregated_cluster_role_bound_in_one_namespace_is_judged_in_that_namespace
     let snapshot = dump::collect(dir.path()).unwrap();
     let results = run(&snapshot);
     // `edit` gets its rules from system:aggregate-to-edit (and view, transitively).
-    let exec = only_result(&results, "PAL-RBAC-007");
+    let exec = only_result(&results, "PAL-AUTHZ-107");
     assert_eq!(exec.status, Status::Warn);
     assert_eq!(exec.resource.kind, "RoleBinding");
     assert_eq!(exec.resource.namespace.as_deref(), Some("team-a"));
@@ -187,10 +187,10 @@ fn an_aggregated_cluster_role_bound_in_one_namespace_is_judged_in_that_namespace
     );
     assert!(exec.evidence.contains("in namespace team-a"), "{}", exec.evidence);
     assert!(exec.evidence.contains("User alice"));
-    assert_eq!(only_result(&results, "PAL-RBAC-010").status, Status::Fail);
-    assert_eq!(only_result(&results, "PAL-RBAC-006").status, Status::Warn);
+    assert_eq!(only_result(&results, "PAL-AUTHZ-110").status, Status::Fail);
+    assert_eq!(only_result(&results, "PAL-AUTHZ-106").status, Status::Warn);
     // Reading secrets in team-a is not reading them cluster-wide or in kube-system.
-    assert_eq!(only_result(&results, "PAL-RBAC-004").status, Status::Pass);
+    assert_eq!(only_result(&results, "PAL-AUTHZ-104").status, Status::Pass);
 
     let rbac = Rbac::new(&snapshot);
     let alice = Identity::user("alice", &[]);
@@ -231,11 +231,11 @@ fn grants_to_anonymous_and_to_every_authenticated_user_are_reported_beyond_the_d
     let dir = kubeadm_default_with(ANONYMOUS);
     let snapshot = dump::collect(dir.path()).unwrap();
     let results = run(&snapshot);
-    let anon = only_result(&results, "PAL-RBAC-002");
+    let anon = only_result(&results, "PAL-AUTHZ-102");
     assert_eq!(anon.status, Status::Fail);
     assert_eq!(anon.resource.name, "public-pods");
     assert!(anon.evidence.contains("Group system:unauthenticated"));
-    let broad = only_result(&results, "PAL-RBAC-003");
+    let broad = only_result(&results, "PAL-AUTHZ-103");
     assert_eq!(broad.status, Status::Fail);
     assert_eq!(broad.resource.name, "everyone-views");
 
@@ -293,18 +293,18 @@ fn default_service_accounts_in_use_and_legacy_tokens_are_reported() {
     let dir = kubeadm_default_with(DEFAULT_SA);
     let snapshot = dump::collect(dir.path()).unwrap();
     let results = run(&snapshot);
-    let bound = only_result(&results, "PAL-RBAC-014");
+    let bound = only_result(&results, "PAL-AUTHZ-114");
     assert_eq!(bound.resource.name, "default-view");
     // A ServiceAccount subject without a namespace is the RoleBinding's namespace's.
     assert!(bound.evidence.contains("ServiceAccount team-a/default"), "{}", bound.evidence);
-    let automount = of(&results, "PAL-RBAC-015");
+    let automount = of(&results, "PAL-AUTHZ-115");
     let team_b = automount.iter().find(|r| r.resource.namespace.as_deref() == Some("team-b")).unwrap();
     assert_eq!(team_b.status, Status::Pass);
-    let pods = of(&results, "PAL-RBAC-016");
+    let pods = of(&results, "PAL-AUTHZ-116");
     assert_eq!(pods.len(), 1, "{pods:#?}");
     assert_eq!(pods[0].resource.namespace.as_deref(), Some("team-a"));
     assert_eq!(pods[0].resource.name, "web-1");
-    let token = only_result(&results, "PAL-RBAC-017");
+    let token = only_result(&results, "PAL-AUTHZ-117");
     assert_eq!(token.status, Status::Fail);
     assert!(token.evidence.contains("ServiceAccount team-a/ci"));
 }
@@ -319,7 +319,8 @@ fn forbidden_rbac_evidence_gives_unknown_results_with_the_reason_never_a_pass() 
     );
     snapshot.secrets = Evidence::unknown(None, GapReason::Forbidden, "secrets is forbidden");
     let results = run(&snapshot);
-    for id in ["PAL-RBAC-000", "PAL-RBAC-001", "PAL-RBAC-004", "PAL-RBAC-005", "PAL-RBAC-008", "PAL-RBAC-017"]
+    for id in
+        ["PAL-AUTHZ-100", "PAL-AUTHZ-101", "PAL-AUTHZ-104", "PAL-AUTHZ-105", "PAL-AUTHZ-108", "PAL-AUTHZ-117"]
     {
         let found = of(&results, id);
         assert!(!found.is_empty(), "{id}");
