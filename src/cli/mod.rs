@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod scan;
+pub mod sim;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
 #[derive(Debug, Parser)]
@@ -23,6 +24,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// RBAC analysis of a dump or snapshot: who can do what.
     Rbac(rbac::RbacArgs),
+    /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
+    Sim(sim::SimArgs),
     /// Collect a cluster's evidence from a kubeconfig or a dump.
     Scan(scan::ScanArgs),
 }
@@ -39,6 +42,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
         Command::Rbac(args) => rbac::run(&args),
+        Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
     };
     match result {
