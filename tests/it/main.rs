@@ -7,5 +7,7 @@ mod netpol_checks;
 mod netpol_docs;
 mod netpol_semantics;
 mod netpol_support;
+mod rbac_checks;
+mod rbac_cli;
 mod sim_api;
 mod sim_kubectl;
