@@ -4,10 +4,12 @@
 //! into results, the store keeps the history, and the web layer serves the dashboard and API.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod checks;
 pub mod cli;
 pub mod collect;
 pub mod domain;
+pub mod sim;
 pub mod snapshot;
 pub mod history;
 pub mod scheduler;

@@ -351,35 +351,256 @@ fn parse_objects(file: &str, bytes: &[u8], placement: &Placement, visit: &mut im
         }
     };
     if file.to_lowercase().ends_with(".json") {
-        let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
-        loop {
-            let start = stream.byte_offset();
-            match stream.next() {
-                None => break,
-                Some(Ok(value)) => {
-                    let line = line_of_offset(text.as_bytes(), start + leading_ws(&text[start..]));
-                    emit(file, line, value, placement, visit);
-                }
-                Some(Err(e)) => {
-                    // A JSON syntax error leaves no safe point to resume from.
-                    visit(Item::Error(ReadError {
-                        file: file.into(),
-                        line: Some(e.line()),
-                        message: format!("invalid JSON: {e}"),
-                    }));
-                    break;
-                }
-            }
-        }
+        parse_json_values(file, text, placement, visit);
         return;
     }
     for (line, doc) in yaml_documents(text) {
         let de = serde_yaml::Deserializer::from_str(doc);
-        match <Value as serde::Deserialize>::deserialize(de) {
-            Ok(Value::Null) => {} // empty document (comments only)
-            Ok(value) => emit(file, line, value, placement, visit),
+        let result = {
+            let mut sink = |item: Value| emit(file, line, item, placement, visit);
+            serde::de::DeserializeSeed::deserialize(DocSeed { sink: &mut sink }, de)
+        };
+        match result {
+            Ok(doc) => finish_doc(file, line, doc, placement, visit),
             Err(e) => visit(Item::Error(yaml_error(file, line, &e))),
         }
+    }
+}
+
+/// Parse one or more concatenated JSON values, streaming list items.
+fn parse_json_values(file: &str, text: &str, placement: &Placement, visit: &mut impl FnMut(Item)) {
+    let mut offset = 0usize;
+    loop {
+        offset += leading_ws(&text[offset..]);
+        if offset >= text.len() {
+            return;
+        }
+        let first_line = line_of_offset(text.as_bytes(), offset);
+        let mut de = serde_json::Deserializer::from_str(&text[offset..]);
+        let result = {
+            let mut sink = |item: Value| emit(file, first_line, item, placement, visit);
+            serde::de::DeserializeSeed::deserialize(DocSeed { sink: &mut sink }, &mut de)
+        };
+        match result {
+            Ok(doc) => finish_doc(file, first_line, doc, placement, visit),
+            Err(e) => {
+                // A JSON syntax error leaves no safe point to resume from.
+                visit(Item::Error(ReadError {
+                    file: file.into(),
+                    line: Some(first_line + e.line().saturating_sub(1)),
+                    message: format!("invalid JSON: {}", strip_position(&e.to_string())),
+                }));
+                return;
+            }
+        }
+        match de.end() {
+            Ok(()) => return,
+            // More values follow (concatenated JSON): the error points at the next one.
+            Err(e) if e.classify() == serde_json::error::Category::Syntax && e.line() > 0 => {
+                let rest = &text[offset..];
+                let line_start: usize = rest.split_inclusive('\n').take(e.line() - 1).map(str::len).sum();
+                let next = offset + line_start + e.column().saturating_sub(1);
+                if next <= offset || next >= text.len() {
+                    return;
+                }
+                offset = next;
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+fn strip_position(message: &str) -> &str {
+    match message.find(" at line ") {
+        Some(i) => &message[..i],
+        None => message,
+    }
+}
+
+/// A parsed document: a whole object, a list whose items were already streamed, or something
+/// that is not an object.
+enum Doc {
+    Object(serde_json::Map<String, Value>),
+    StreamedList,
+    Null,
+    Other,
+}
+
+fn finish_doc(file: &str, line: usize, doc: Doc, placement: &Placement, visit: &mut impl FnMut(Item)) {
+    match doc {
+        Doc::Object(map) => emit(file, line, Value::Object(map), placement, visit),
+        Doc::StreamedList | Doc::Null => {}
+        Doc::Other => visit(Item::Error(ReadError {
+            file: file.into(),
+            line: Some(line),
+            message: "expected a Kubernetes object (a mapping with `kind`), found a scalar or sequence"
+                .into(),
+        })),
+    }
+}
+
+/// Deserializes one document; a top-level `items` sequence (a list) is handed to `sink` item by
+/// item instead of being built into one large value, so a 100,000-pod `kubectl get -o json`
+/// never exists as a whole tree in memory.
+struct DocSeed<'s> {
+    sink: &'s mut dyn FnMut(Value),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for DocSeed<'_> {
+    type Value = Doc;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Doc, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for DocSeed<'_> {
+    type Value = Doc;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Kubernetes object")
+    }
+
+    fn visit_unit<E>(self) -> Result<Doc, E> {
+        Ok(Doc::Null)
+    }
+    fn visit_none<E>(self) -> Result<Doc, E> {
+        Ok(Doc::Null)
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Doc, E> {
+        Ok(Doc::Other)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Doc, E> {
+        Ok(Doc::Other)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Doc, E> {
+        Ok(Doc::Other)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Doc, E> {
+        Ok(Doc::Other)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Doc, E> {
+        Ok(Doc::Other)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Doc, A::Error> {
+        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(Doc::Other)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Doc, A::Error> {
+        let mut head = serde_json::Map::new();
+        let mut streamed = false;
+        let mut kindless: Vec<Value> = Vec::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "items" {
+                let list_kind = head.get("kind").and_then(Value::as_str).map(str::to_string);
+                let api_version = head.get("apiVersion").cloned();
+                let seed = ItemsSeed {
+                    sink: &mut *self.sink,
+                    list_kind: list_kind.as_deref(),
+                    api_version: api_version.as_ref(),
+                    kindless: &mut kindless,
+                };
+                match map.next_value_seed(seed)? {
+                    None => streamed = true,
+                    Some(other) => {
+                        head.insert(key, other);
+                    }
+                }
+            } else {
+                let value: Value = map.next_value()?;
+                head.insert(key, value);
+            }
+        }
+        if !streamed {
+            return Ok(Doc::Object(head));
+        }
+        // Items without `kind` that came before the list's own `kind`: complete them now.
+        let item_kind = head.get("kind").and_then(Value::as_str).and_then(|k| k.strip_suffix("List"));
+        for mut item in kindless {
+            if let (Value::Object(obj), Some(kind)) = (&mut item, item_kind.filter(|k| !k.is_empty())) {
+                obj.insert("kind".into(), Value::String(kind.to_string()));
+                if let Some(v) = head.get("apiVersion") {
+                    obj.entry("apiVersion").or_insert_with(|| v.clone());
+                }
+            }
+            (self.sink)(item);
+        }
+        Ok(Doc::StreamedList)
+    }
+}
+
+/// The `items` of a list: each element goes to the sink as soon as it is parsed. Returns the
+/// value itself when `items` is not a sequence.
+struct ItemsSeed<'s, 'k> {
+    sink: &'s mut dyn FnMut(Value),
+    list_kind: Option<&'k str>,
+    api_version: Option<&'k Value>,
+    kindless: &'k mut Vec<Value>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ItemsSeed<'_, '_> {
+    type Value = Option<Value>;
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Option<Value>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for ItemsSeed<'_, '_> {
+    type Value = Option<Value>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a list of objects")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
+        let item_kind = self.list_kind.and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty());
+        while let Some(mut item) = seq.next_element::<Value>()? {
+            if let Value::Object(obj) = &mut item {
+                if !obj.contains_key("kind") {
+                    match item_kind {
+                        Some(kind) => {
+                            obj.insert("kind".into(), Value::String(kind.to_string()));
+                            if let Some(v) = self.api_version {
+                                obj.entry("apiVersion").or_insert_with(|| v.clone());
+                            }
+                        }
+                        None => {
+                            self.kindless.push(item);
+                            continue;
+                        }
+                    }
+                }
+            }
+            (self.sink)(item);
+        }
+        Ok(None)
+    }
+
+    fn visit_unit<E>(self) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
+    }
+    fn visit_none<E>(self) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Null))
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Option<Value>, E> {
+        Ok(Some(Value::Bool(v)))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Option<Value>, E> {
+        Ok(Some(Value::from(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Option<Value>, E> {
+        Ok(Some(Value::String(v.to_string())))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Option<Value>, A::Error> {
+        let v =
+            <Value as serde::Deserialize>::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+        Ok(Some(v))
     }
 }
 
@@ -618,6 +839,31 @@ mod tests {
         assert_eq!(out.node_files[0].node, "cp-1");
         assert_eq!(out.node_files[0].path, "/etc/kubernetes/enc.yaml");
         assert!(out.objects.is_empty());
+    }
+
+    #[test]
+    fn kubectl_lists_with_kind_after_items_and_concatenated_json_values_are_read() {
+        let out = parse(
+            "all.json",
+            "{\"apiVersion\":\"v1\",\"items\":[{\"kind\":\"Namespace\",\"metadata\":{\"name\":\"a\"}},\n\
+             {\"metadata\":{\"name\":\"p\"}}],\"kind\":\"PodList\"}\n\
+             {\"kind\":\"Node\",\"metadata\":{\"name\":\"n\"}}\n",
+        );
+        assert!(out.errors.is_empty(), "{:?}", out.errors);
+        let kinds: Vec<&str> = out.objects.iter().map(|o| o.kind()).collect();
+        assert_eq!(kinds, vec!["Namespace", "Pod", "Node"]);
+        assert_eq!(out.objects[2].line, 3);
+    }
+
+    #[test]
+    fn a_json_syntax_error_keeps_the_items_read_before_it() {
+        let out = parse(
+            "pods.json",
+            "{\"kind\":\"PodList\",\"items\":[\n{\"metadata\":{\"name\":\"a\"}},\n{\"metadata\":{\"name\": }}]}",
+        );
+        assert_eq!(out.objects.len(), 1);
+        assert_eq!(out.errors.len(), 1);
+        assert_eq!(out.errors[0].line, Some(3), "{}", out.errors[0]);
     }
 
     #[test]
