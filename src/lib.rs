@@ -7,5 +7,11 @@
 pub mod checks;
 pub mod cli;
 pub mod collect;
+pub mod config;
 pub mod domain;
+pub mod secrets;
 pub mod snapshot;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -236,9 +236,11 @@ pub fn credentials_from_kubeconfig(
     let auth = match (token, cert, key) {
         (Some(token), _, _) if !token.is_empty() => ClusterAuth::Token { token },
         (_, Some(cert_pem), Some(key_pem)) => ClusterAuth::ClientCertificate { cert_pem, key_pem },
-        (_, Some(_), None) | (_, None, Some(_)) => return Err(CredentialsError::Invalid(format!(
+        (_, Some(_), None) | (_, None, Some(_)) => {
+            return Err(CredentialsError::Invalid(format!(
             "user `{user_name}` has a client certificate without its key (or a key without its certificate)"
-        ))),
+        )))
+        }
         _ => ClusterAuth::None,
     };
     let creds = ClusterCredentials {

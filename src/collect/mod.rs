@@ -2,3 +2,4 @@
 //! [`crate::snapshot::Snapshot`]. Only this module and `sim` talk to clusters.
 
 pub mod client;
+pub mod connect;
