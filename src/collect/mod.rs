@@ -5,3 +5,4 @@ pub mod client;
 pub mod dump;
 pub mod kube;
 pub mod reduce;
+pub mod connect;
