@@ -237,6 +237,26 @@ impl Scheduler {
         Self { pool, settings, scanner, owner }
     }
 
+    /// The server's scheduler: live scans of registered clusters with their stored credentials.
+    pub fn for_server(pool: PgPool, cipher: Arc<crate::secrets::Cipher>, settings: SchedulerSettings) -> Self {
+        let loader_pool = pool.clone();
+        let load: CredentialLoader = Arc::new(move |id| {
+            let pool = loader_pool.clone();
+            let cipher = Arc::clone(&cipher);
+            Box::pin(async move {
+                let cluster = crate::store::clusters::get(&pool, id)
+                    .await
+                    .map_err(|e| format!("database error: {e}"))?
+                    .ok_or_else(|| "the cluster was deleted".to_string())?;
+                let creds = crate::store::clusters::load_credentials(&pool, &cipher, id).await.map_err(|e| e.to_string())?;
+                Ok((cluster.name, creds))
+            })
+        });
+        let timeout = Duration::from_secs(settings.scan_timeout_secs.max(1));
+        let scanner = LiveScanner::new(load, CheckOptions::default(), timeout);
+        Self::new(pool, settings, Arc::new(scanner))
+    }
+
     /// Start the scheduler loop on the current runtime.
     pub fn spawn(self) -> SchedulerHandle {
         let (stop, stopped) = watch::channel(false);
