@@ -61,8 +61,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     // Counts drift slowly with the hour so trends have shape: 50 cells (see history::Counts).
-    let cells: Vec<String> =
-        (0..50).map(|k| format!("((c * 7 + {k} * 3 + h / 168) % 11)::int")).collect();
+    let cells: Vec<String> = (0..50).map(|k| format!("((c * 7 + {k} * 3 + h / 168) % 11)::int")).collect();
     let counts = format!("ARRAY[{}]", cells.join(", "));
     timed(
         &pool,
@@ -130,7 +129,8 @@ async fn main() -> anyhow::Result<()> {
     .await?;
     sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
     println!("generated in {:.0} s", t0.elapsed().as_secs_f64());
-    let db_size: i64 = sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&pool).await?;
+    let db_size: i64 =
+        sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&pool).await?;
     println!("database size: {:.2} GB", db_size as f64 / 1e9);
 
     let runs = 30;

@@ -61,7 +61,9 @@ async fn persist(pool: &PgPool, cluster: Uuid, results: Vec<CheckResult>) -> any
 }
 
 async fn size(pool: &PgPool) -> anyhow::Result<i64> {
-    let q = format!("SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c WHERE c.relname IN ({TABLES})");
+    let q = format!(
+        "SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c WHERE c.relname IN ({TABLES})"
+    );
     Ok(sqlx::query_scalar(&q).fetch_one(pool).await?)
 }
 
@@ -116,9 +118,10 @@ async fn main() -> anyhow::Result<()> {
         after - before,
         (after - before) as f64 / repeats as f64
     );
-    let rows: (i64, i64) = sqlx::query_as("SELECT (SELECT count(*) FROM findings), (SELECT count(*) FROM finding_changes)")
-        .fetch_one(&pool)
-        .await?;
+    let rows: (i64, i64) =
+        sqlx::query_as("SELECT (SELECT count(*) FROM findings), (SELECT count(*) FROM finding_changes)")
+            .fetch_one(&pool)
+            .await?;
     println!("rows: findings {} · finding_changes {} · total history size {} bytes", rows.0, rows.1, after);
     pool.close().await;
     sqlx::query(&format!("DROP DATABASE {name}")).execute(&mut admin).await?;

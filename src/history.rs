@@ -381,7 +381,12 @@ mod tests {
             area,
             severity,
             status,
-            resource: ResourceRef { kind: "Pod".into(), namespace: Some("ns".into()), name: name.into(), node: None },
+            resource: ResourceRef {
+                kind: "Pod".into(),
+                namespace: Some("ns".into()),
+                name: name.into(),
+                node: None,
+            },
             evidence: "e".into(),
             source: None,
             refs: vec![],
@@ -420,9 +425,12 @@ mod tests {
     #[test]
     fn finding_ids_are_stable_and_distinguish_every_part() {
         let c = Uuid::nil();
-        let r = ResourceRef { kind: "Pod".into(), namespace: Some("a".into()), name: "bc".into(), node: None };
-        let r2 = ResourceRef { kind: "Pod".into(), namespace: Some("ab".into()), name: "c".into(), node: None };
-        let r3 = ResourceRef { kind: "Pod".into(), namespace: None, name: "bc".into(), node: Some("a".into()) };
+        let r =
+            ResourceRef { kind: "Pod".into(), namespace: Some("a".into()), name: "bc".into(), node: None };
+        let r2 =
+            ResourceRef { kind: "Pod".into(), namespace: Some("ab".into()), name: "c".into(), node: None };
+        let r3 =
+            ResourceRef { kind: "Pod".into(), namespace: None, name: "bc".into(), node: Some("a".into()) };
         assert_eq!(finding_id(c, "X", &r), finding_id(c, "X", &r));
         assert_ne!(finding_id(c, "X", &r), finding_id(c, "X", &r2));
         assert_ne!(finding_id(c, "X", &r), finding_id(c, "X", &r3));

@@ -84,9 +84,15 @@ pub enum Schedule {
 impl Schedule {
     /// Parse a stored schedule: an interval, a cron expression (5 fields `min hour dom mon dow`, or
     /// 6–7 with seconds and year), or neither for `default`.
-    pub fn parse(interval_seconds: Option<i32>, cron: Option<&str>, default: Duration) -> Result<Self, String> {
+    pub fn parse(
+        interval_seconds: Option<i32>,
+        cron: Option<&str>,
+        default: Duration,
+    ) -> Result<Self, String> {
         match (interval_seconds, cron) {
-            (Some(_), Some(_)) => Err("a schedule is either an interval or a cron expression, not both".into()),
+            (Some(_), Some(_)) => {
+                Err("a schedule is either an interval or a cron expression, not both".into())
+            }
             (Some(s), None) if s >= 1 => Ok(Schedule::Every(Duration::from_secs(s as u64))),
             (Some(s), None) => Err(format!("the interval must be at least 1 second, not {s}")),
             (None, Some(expr)) => {
@@ -133,7 +139,11 @@ pub type ProgressSink = watch::Sender<ScanProgress>;
 
 /// Produces the results of one cluster: in the server, collect live → run the checks.
 pub trait Scanner: Send + Sync + 'static {
-    fn scan(&self, cluster_id: Uuid, progress: ProgressSink) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>>;
+    fn scan(
+        &self,
+        cluster_id: Uuid,
+        progress: ProgressSink,
+    ) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>>;
 }
 
 /// Loads what a live scan needs for one cluster: its name and decrypted credentials.
@@ -174,7 +184,11 @@ fn progress_reporter(sink: ProgressSink) -> ProgressFn {
 }
 
 impl Scanner for LiveScanner {
-    fn scan(&self, cluster_id: Uuid, progress: ProgressSink) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>> {
+    fn scan(
+        &self,
+        cluster_id: Uuid,
+        progress: ProgressSink,
+    ) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>> {
         let load = Arc::clone(&self.load);
         let options = self.check_options.clone();
         let mut live = self.live.clone();
@@ -238,7 +252,11 @@ impl Scheduler {
     }
 
     /// The server's scheduler: live scans of registered clusters with their stored credentials.
-    pub fn for_server(pool: PgPool, cipher: Arc<crate::secrets::Cipher>, settings: SchedulerSettings) -> Self {
+    pub fn for_server(
+        pool: PgPool,
+        cipher: Arc<crate::secrets::Cipher>,
+        settings: SchedulerSettings,
+    ) -> Self {
         let loader_pool = pool.clone();
         let load: CredentialLoader = Arc::new(move |id| {
             let pool = loader_pool.clone();
@@ -248,7 +266,9 @@ impl Scheduler {
                     .await
                     .map_err(|e| format!("database error: {e}"))?
                     .ok_or_else(|| "the cluster was deleted".to_string())?;
-                let creds = crate::store::clusters::load_credentials(&pool, &cipher, id).await.map_err(|e| e.to_string())?;
+                let creds = crate::store::clusters::load_credentials(&pool, &cipher, id)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 Ok((cluster.name, creds))
             })
         });
@@ -408,8 +428,14 @@ impl Scheduler {
         for attempt in 0..12u32 {
             match scans::complete(&self.pool, claim, &outcome, self.settings.snapshots_kept).await {
                 Ok(done) => {
-                    tracing::info!(state = done.state.as_str(), results = outcome.results.len(),
-                        new = done.changes.new, changed = done.changes.changed, gone = done.changes.gone, "scan stored");
+                    tracing::info!(
+                        state = done.state.as_str(),
+                        results = outcome.results.len(),
+                        new = done.changes.new,
+                        changed = done.changes.changed,
+                        gone = done.changes.gone,
+                        "scan stored"
+                    );
                     return;
                 }
                 Err(ScanStoreError::LeaseLost) => {
@@ -418,8 +444,12 @@ impl Scheduler {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, attempt, "cannot store the scan's results; retrying");
-                    tokio::time::sleep(backoff(attempt as i32 + 1, Duration::from_millis(250), Duration::from_secs(5)))
-                        .await;
+                    tokio::time::sleep(backoff(
+                        attempt as i32 + 1,
+                        Duration::from_millis(250),
+                        Duration::from_secs(5),
+                    ))
+                    .await;
                     let _ = scans::heartbeat(&self.pool, claim, self.lease(), None).await;
                 }
             }
@@ -430,7 +460,11 @@ impl Scheduler {
     async fn store_failure(&self, claim: &Claimed, reason: &str) {
         let s = &self.settings;
         let retry = (claim.attempt < s.max_attempts).then(|| {
-            backoff(claim.attempt, Duration::from_secs(s.retry_base_secs), Duration::from_secs(s.retry_max_secs))
+            backoff(
+                claim.attempt,
+                Duration::from_secs(s.retry_base_secs),
+                Duration::from_secs(s.retry_max_secs),
+            )
         });
         tracing::warn!(reason, "scan failed");
         for attempt in 0..12u32 {
@@ -439,8 +473,12 @@ impl Scheduler {
                 Err(ScanStoreError::LeaseLost) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot record the scan's failure; retrying");
-                    tokio::time::sleep(backoff(attempt as i32 + 1, Duration::from_millis(250), Duration::from_secs(5)))
-                        .await;
+                    tokio::time::sleep(backoff(
+                        attempt as i32 + 1,
+                        Duration::from_millis(250),
+                        Duration::from_secs(5),
+                    ))
+                    .await;
                 }
             }
         }

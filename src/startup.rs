@@ -68,7 +68,8 @@ impl Application {
         // The scan scheduler (issue 7): leases due scans in PostgreSQL; every replica runs one.
         let scheduler = state.settings.scheduler.enabled.then(|| {
             let s = &state.settings.scheduler;
-            crate::scheduler::Scheduler::for_server(state.pool.clone(), state.cipher.clone(), s.clone()).spawn()
+            crate::scheduler::Scheduler::for_server(state.pool.clone(), state.cipher.clone(), s.clone())
+                .spawn()
         });
         Ok(Application { port, server: server.run(), state, scheduler })
     }

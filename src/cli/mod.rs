@@ -7,11 +7,11 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-pub mod scan;
-pub mod sim;
 pub mod cluster;
 pub mod migrate;
+pub mod scan;
 pub mod serve;
+pub mod sim;
 pub mod user;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.

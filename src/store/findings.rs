@@ -553,6 +553,11 @@ pub async fn list(
 
 impl From<&ResourceRef> for ResourceRow {
     fn from(r: &ResourceRef) -> Self {
-        Self { kind: r.kind.clone(), namespace: r.namespace.clone(), name: r.name.clone(), node: r.node.clone() }
+        Self {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            node: r.node.clone(),
+        }
     }
 }

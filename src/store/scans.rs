@@ -551,7 +551,8 @@ pub async fn complete_as_of(
     let (seq, db_now): (i64, DateTime<Utc>) =
         sqlx::query_as("SELECT nextval('scan_result_seq'), now()").fetch_one(&mut *tx).await?;
     let now = at.unwrap_or(db_now);
-    let stats = findings::apply_results(&mut tx, claim.cluster_id, claim.id, seq, now, &outcome.results).await?;
+    let stats =
+        findings::apply_results(&mut tx, claim.cluster_id, claim.id, seq, now, &outcome.results).await?;
     let counts = Counts::of(&outcome.results);
     let state = if outcome.partial { ScanState::Partial } else { ScanState::Succeeded };
     let score = counts.score().map(|s| s as f32);
@@ -622,9 +623,10 @@ pub async fn complete_as_of(
 fn compress_snapshot(snapshot: &Snapshot) -> Result<(usize, Vec<u8>), ScanStoreError> {
     let json = serde_json::to_vec(snapshot).map_err(|e| ScanStoreError::Corrupt(format!("snapshot: {e}")))?;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    enc.write_all(&json).and_then(|_| enc.finish()).map(|gz| (json.len(), gz)).map_err(|e| {
-        ScanStoreError::Corrupt(format!("cannot compress the snapshot: {e}"))
-    })
+    enc.write_all(&json)
+        .and_then(|_| enc.finish())
+        .map(|gz| (json.len(), gz))
+        .map_err(|e| ScanStoreError::Corrupt(format!("cannot compress the snapshot: {e}")))
 }
 
 fn decompress_snapshot(gz: &[u8]) -> Result<Snapshot, ScanStoreError> {
@@ -709,14 +711,17 @@ pub async fn get_schedule(
     pool: &PgPool,
     cluster_id: Uuid,
 ) -> Result<(ScheduleSpec, Option<DateTime<Utc>>), ScanStoreError> {
-    let row: Option<(Option<i32>, Option<String>, bool, DateTime<Utc>)> = sqlx::query_as(
+    type Row = (Option<i32>, Option<String>, bool, DateTime<Utc>);
+    let row: Option<Row> = sqlx::query_as(
         "SELECT interval_seconds, cron, paused, next_due_at FROM cluster_scan_state WHERE cluster_id = $1",
     )
     .bind(cluster_id)
     .fetch_optional(pool)
     .await?;
     Ok(match row {
-        Some((interval_seconds, cron, paused, next)) => (ScheduleSpec { interval_seconds, cron, paused }, Some(next)),
+        Some((interval_seconds, cron, paused, next)) => {
+            (ScheduleSpec { interval_seconds, cron, paused }, Some(next))
+        }
         None => (ScheduleSpec { interval_seconds: None, cron: None, paused: false }, None),
     })
 }

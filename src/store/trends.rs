@@ -158,7 +158,10 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let outer_vals = match &plan {
         Plan::Single { combine, .. } => format!("ARRAY[{combine}(v0)::float8]"),
         Plan::Cells { cells, .. } => {
-            format!("ARRAY[{}]", (0..cells.len()).map(|i| format!("sum(v{i})::float8")).collect::<Vec<_>>().join(", "))
+            format!(
+                "ARRAY[{}]",
+                (0..cells.len()).map(|i| format!("sum(v{i})::float8")).collect::<Vec<_>>().join(", ")
+            )
         }
         Plan::Ratios { pass, .. } => {
             let n = pass.len();
@@ -259,7 +262,8 @@ pub struct ClusterOverview {
     pub group: Option<String>,
     #[schema(value_type = Object)]
     pub labels: serde_json::Value,
-    /// State of the newest scan (any state), e.g. `failed` when the cluster is unreachable.
+    /// State of the newest scan that started (running or finished), e.g. `failed` when the cluster
+    /// is unreachable; queued retries are not shown here.
     pub last_scan_state: Option<String>,
     pub last_scan_at: Option<DateTime<Utc>>,
     pub last_scan_error: Option<String>,
@@ -285,7 +289,8 @@ pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, ScanS
          LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
          LEFT JOIN scans lr ON lr.id = s.last_result_scan_id
          LEFT JOIN LATERAL (SELECT state, started_at, finished_at, queued_at, error FROM scans x
-                            WHERE x.cluster_id = c.id ORDER BY x.queued_at DESC LIMIT 1) ls ON true
+                            WHERE x.cluster_id = c.id AND x.state <> 'queued'
+                            ORDER BY x.queued_at DESC LIMIT 1) ls ON true
          WHERE c.deleted_at IS NULL
          ORDER BY c.name",
     )

@@ -24,7 +24,12 @@ fn r(check: &str, pod: &str, area: Area, severity: Severity, status: Status, evi
         area,
         severity,
         status,
-        resource: ResourceRef { kind: "Pod".into(), namespace: Some("shop".into()), name: pod.into(), node: None },
+        resource: ResourceRef {
+            kind: "Pod".into(),
+            namespace: Some("shop".into()),
+            name: pod.into(),
+            node: None,
+        },
         evidence: evidence.into(),
         source: None,
         refs: vec![],
@@ -56,7 +61,12 @@ async fn all_results(pool: &PgPool, s: &ScanRow) -> Vec<(String, String, String)
 }
 
 async fn finding(pool: &PgPool, cluster: Uuid, check: &str) -> findings::Finding {
-    let filter = FindingFilter { state: FindingState::All, cluster: Some(cluster), check: Some(check.into()), ..Default::default() };
+    let filter = FindingFilter {
+        state: FindingState::All,
+        cluster: Some(cluster),
+        check: Some(check.into()),
+        ..Default::default()
+    };
     let mut rows = findings::list(pool, &filter, None, 10).await.unwrap();
     assert_eq!(rows.len(), 1, "one finding for {check}");
     rows.remove(0)
@@ -66,8 +76,10 @@ async fn finding(pool: &PgPool, cluster: Uuid, check: &str) -> findings::Finding
 async fn a_finding_that_is_fixed_then_regresses_is_resolved_then_reopened() {
     let pool = fresh_pool().await;
     let c = add_cluster(&pool, "shop", None, &[]).await;
-    let priv_fail = || r("PAL-HOST-001", "web", Area::Host, Severity::High, Status::Fail, "web runs privileged");
-    let priv_pass = || r("PAL-HOST-001", "web", Area::Host, Severity::High, Status::Pass, "web is not privileged");
+    let priv_fail =
+        || r("PAL-HOST-001", "web", Area::Host, Severity::High, Status::Fail, "web runs privileged");
+    let priv_pass =
+        || r("PAL-HOST-001", "web", Area::Host, Severity::High, Status::Pass, "web is not privileged");
 
     let s1 = scan(&pool, c, vec![priv_fail()], at(1, 10)).await;
     let f = finding(&pool, c, "PAL-HOST-001").await;
@@ -86,7 +98,10 @@ async fn a_finding_that_is_fixed_then_regresses_is_resolved_then_reopened() {
     // The pod is deleted: the finding is gone, which resolves it.
     let s4 = scan(&pool, c, vec![], at(4, 10)).await;
     let f = finding(&pool, c, "PAL-HOST-001").await;
-    assert_eq!((f.status.as_str(), f.resolved_at, f.last_seen_at), ("absent", Some(at(4, 10)), Some(at(4, 10))));
+    assert_eq!(
+        (f.status.as_str(), f.resolved_at, f.last_seen_at),
+        ("absent", Some(at(4, 10)), Some(at(4, 10)))
+    );
 
     // Every scan's results are still what that scan saw.
     let fail = ("PAL-HOST-001".to_string(), "web".to_string(), "fail".to_string());
@@ -97,7 +112,8 @@ async fn a_finding_that_is_fixed_then_regresses_is_resolved_then_reopened() {
     assert!(all_results(&pool, &s4).await.is_empty());
 
     // "Resolved since day 4" finds it; "open" does not.
-    let resolved = FindingFilter { state: FindingState::Resolved, since: Some(at(4, 0)), ..Default::default() };
+    let resolved =
+        FindingFilter { state: FindingState::Resolved, since: Some(at(4, 0)), ..Default::default() };
     assert_eq!(findings::list(&pool, &resolved, None, 10).await.unwrap().len(), 1);
     let open = FindingFilter { state: FindingState::Open, ..Default::default() };
     assert!(findings::list(&pool, &open, None, 10).await.unwrap().is_empty());
@@ -107,20 +123,37 @@ async fn a_finding_that_is_fixed_then_regresses_is_resolved_then_reopened() {
 async fn evidence_that_could_not_be_collected_does_not_resolve_a_finding() {
     let pool = fresh_pool().await;
     let c = add_cluster(&pool, "flaky", None, &[]).await;
-    scan(&pool, c, vec![r("PAL-TLS-002", "api", Area::Tls, Severity::High, Status::Fail, "TLS 1.0 offered")], at(1, 1))
-        .await;
+    scan(
+        &pool,
+        c,
+        vec![r("PAL-TLS-002", "api", Area::Tls, Severity::High, Status::Fail, "TLS 1.0 offered")],
+        at(1, 1),
+    )
+    .await;
     let s2 = scan(
         &pool,
         c,
-        vec![r("PAL-TLS-002", "api", Area::Tls, Severity::High, Status::Unknown, "timed_out: probe timed out")],
+        vec![r(
+            "PAL-TLS-002",
+            "api",
+            Area::Tls,
+            Severity::High,
+            Status::Unknown,
+            "timed_out: probe timed out",
+        )],
         at(1, 2),
     )
     .await;
     assert_eq!(s2.state, "partial");
     let f = finding(&pool, c, "PAL-TLS-002").await;
     assert_eq!((f.status.as_str(), f.resolved_at, f.opened_at), ("unknown", None, Some(at(1, 1))));
-    scan(&pool, c, vec![r("PAL-TLS-002", "api", Area::Tls, Severity::High, Status::Fail, "TLS 1.0 offered")], at(1, 3))
-        .await;
+    scan(
+        &pool,
+        c,
+        vec![r("PAL-TLS-002", "api", Area::Tls, Severity::High, Status::Fail, "TLS 1.0 offered")],
+        at(1, 3),
+    )
+    .await;
     let f = finding(&pool, c, "PAL-TLS-002").await;
     assert_eq!((f.reopen_count, f.opened_at), (0, Some(at(1, 1))), "never fixed, so never reopened");
 }
@@ -131,11 +164,22 @@ async fn an_unchanged_scan_writes_no_finding_history() {
     let c = add_cluster(&pool, "steady", None, &[]).await;
     let results = || {
         (0..50)
-            .map(|i| r("PAL-NET-001", &format!("pod-{i}"), Area::Network, Severity::Medium, Status::Fail, "no policy"))
+            .map(|i| {
+                r(
+                    "PAL-NET-001",
+                    &format!("pod-{i}"),
+                    Area::Network,
+                    Severity::Medium,
+                    Status::Fail,
+                    "no policy",
+                )
+            })
             .collect::<Vec<_>>()
     };
     scan(&pool, c, results(), at(1, 1)).await;
-    let changes = || async { sqlx::query_scalar::<_, i64>("SELECT count(*) FROM finding_changes").fetch_one(&pool).await.unwrap() };
+    let changes = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM finding_changes").fetch_one(&pool).await.unwrap()
+    };
     assert_eq!(changes().await, 50);
     let s2 = scan(&pool, c, results(), at(1, 2)).await;
     assert_eq!(changes().await, 50);
@@ -191,7 +235,11 @@ async fn a_diff_lists_new_resolved_and_changed_findings() {
 }
 
 fn points(series: &[trends::Series], key: &str) -> Vec<Option<f64>> {
-    series.iter().find(|s| s.key == key || s.label == key).map(|s| s.points.iter().map(|p| p.value).collect()).unwrap()
+    series
+        .iter()
+        .find(|s| s.key == key || s.label == key)
+        .map(|s| s.points.iter().map(|p| p.value).collect())
+        .unwrap()
 }
 
 #[tokio::test]
@@ -203,18 +251,61 @@ async fn trends_match_values_worked_out_by_hand() {
     use Severity::*;
     use Status::*;
     // Day 1, A at 10:00: X fail (high), Y pass (high), Z pass (critical) → score (4+8)/(4+4+8) = 75.
-    scan(&pool, a, vec![r("X", "p", Host, High, Fail, ""), r("Y", "p", Host, High, Pass, ""), r("Z", "p", Tls, Critical, Pass, "")], at(1, 10)).await;
+    scan(
+        &pool,
+        a,
+        vec![
+            r("X", "p", Host, High, Fail, ""),
+            r("Y", "p", Host, High, Pass, ""),
+            r("Z", "p", Tls, Critical, Pass, ""),
+        ],
+        at(1, 10),
+    )
+    .await;
     // Day 1, B at 12:00: X fail (critical, tls), Y fail (low, host) → score 0, 2 failures.
-    scan(&pool, b, vec![r("X", "p", Tls, Critical, Fail, ""), r("Y", "p", Host, Low, Fail, "")], at(1, 12)).await;
+    scan(&pool, b, vec![r("X", "p", Tls, Critical, Fail, ""), r("Y", "p", Host, Low, Fail, "")], at(1, 12))
+        .await;
     // Day 1, A at 20:00: everything passes → score 100, 0 failures (A's end of day 1).
-    scan(&pool, a, vec![r("X", "p", Host, High, Pass, ""), r("Y", "p", Host, High, Pass, ""), r("Z", "p", Tls, Critical, Pass, "")], at(1, 20)).await;
+    scan(
+        &pool,
+        a,
+        vec![
+            r("X", "p", Host, High, Pass, ""),
+            r("Y", "p", Host, High, Pass, ""),
+            r("Z", "p", Tls, Critical, Pass, ""),
+        ],
+        at(1, 20),
+    )
+    .await;
     // Day 2, A at 10:00: X and Y fail (high), Z passes → 8/16 = 50, 2 failures. B is not scanned.
-    scan(&pool, a, vec![r("X", "p", Host, High, Fail, ""), r("Y", "p", Host, High, Fail, ""), r("Z", "p", Tls, Critical, Pass, "")], at(2, 10)).await;
+    scan(
+        &pool,
+        a,
+        vec![
+            r("X", "p", Host, High, Fail, ""),
+            r("Y", "p", Host, High, Fail, ""),
+            r("Z", "p", Tls, Critical, Pass, ""),
+        ],
+        at(2, 10),
+    )
+    .await;
 
-    let q = |metric, by, step: Duration| TrendQuery { metric, by, from: at(1, 0), to: at(3, 0), step, clusters: vec![], group: None };
+    let q = |metric, by, step: Duration| TrendQuery {
+        metric,
+        by,
+        from: at(1, 0),
+        to: at(3, 0),
+        step,
+        clusters: vec![],
+        group: None,
+    };
     let day = Duration::days(1);
     let t = trends::trend(&pool, &q(Metric::Score, SplitBy::Fleet, day)).await.unwrap();
-    assert_eq!(points(&t, "fleet"), vec![Some(50.0), Some(50.0)], "day 1: mean of A 100 and B 0; day 2: A alone");
+    assert_eq!(
+        points(&t, "fleet"),
+        vec![Some(50.0), Some(50.0)],
+        "day 1: mean of A 100 and B 0; day 2: A alone"
+    );
     let t = trends::trend(&pool, &q(Metric::Failures, SplitBy::Fleet, day)).await.unwrap();
     assert_eq!(points(&t, "fleet"), vec![Some(2.0), Some(2.0)]);
     let t = trends::trend(&pool, &q(Metric::Failures, SplitBy::Cluster, day)).await.unwrap();
@@ -236,7 +327,8 @@ async fn trends_match_values_worked_out_by_hand() {
     let t = trends::trend(&pool, &q(Metric::Score, SplitBy::Fleet, Duration::days(2))).await.unwrap();
     assert_eq!(points(&t, "fleet"), vec![Some(25.0)]);
     // Hourly on day 1: read from the scans themselves.
-    let hourly = TrendQuery { from: at(1, 0), to: at(2, 0), ..q(Metric::Score, SplitBy::Fleet, Duration::hours(1)) };
+    let hourly =
+        TrendQuery { from: at(1, 0), to: at(2, 0), ..q(Metric::Score, SplitBy::Fleet, Duration::hours(1)) };
     let t = trends::trend(&pool, &hourly).await.unwrap();
     let p = points(&t, "fleet");
     assert_eq!(p.len(), 24);

@@ -62,10 +62,19 @@ impl PrivatePostgres {
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let dir = std::env::temp_dir().join(format!("palisade-pg-{}", Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).unwrap();
-        let chown = std::process::Command::new("chown").args(["postgres:postgres", dir.to_str().unwrap()]).status();
+        let chown =
+            std::process::Command::new("chown").args(["postgres:postgres", dir.to_str().unwrap()]).status();
         assert!(chown.map(|s| s.success()).unwrap_or(false), "chown the private data directory");
         let data = dir.join("data");
-        let out = as_postgres(&[&format!("{PG_BIN}/initdb"), "-D", data.to_str().unwrap(), "-A", "trust", "-U", "postgres"]);
+        let out = as_postgres(&[
+            &format!("{PG_BIN}/initdb"),
+            "-D",
+            data.to_str().unwrap(),
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+        ]);
         assert!(out.status.success(), "initdb: {}", String::from_utf8_lossy(&out.stderr));
         let pg = PrivatePostgres { dir, port };
         pg.pg_ctl("start");
@@ -75,7 +84,8 @@ impl PrivatePostgres {
     fn pg_ctl(&self, action: &str) {
         let data = self.dir.join("data");
         let log = self.dir.join("log");
-        let opts = format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
+        let opts =
+            format!("-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off", self.port, self.dir.display());
         let out = as_postgres(&[
             &format!("{PG_BIN}/pg_ctl"),
             "-D",
@@ -106,7 +116,15 @@ impl PrivatePostgres {
 impl Drop for PrivatePostgres {
     fn drop(&mut self) {
         let data = self.dir.join("data");
-        let _ = as_postgres(&[&format!("{PG_BIN}/pg_ctl"), "-D", data.to_str().unwrap(), "-m", "immediate", "-w", "stop"]);
+        let _ = as_postgres(&[
+            &format!("{PG_BIN}/pg_ctl"),
+            "-D",
+            data.to_str().unwrap(),
+            "-m",
+            "immediate",
+            "-w",
+            "stop",
+        ]);
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -28,7 +28,9 @@ impl From<ScanStoreError> for ApiError {
 }
 
 async fn cluster_exists(state: &AppState, id: Uuid) -> Result<clusters::Cluster, ApiError> {
-    clusters::get(&state.pool, id).await?.ok_or_else(|| ApiError::NotFound(format!("no cluster with id {id}")))
+    clusters::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no cluster with id {id}")))
 }
 
 fn parse_cursor_id(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
@@ -266,7 +268,8 @@ pub async fn set_schedule(
     let b = body.into_inner();
     let cron = b.cron.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
     let default = std::time::Duration::from_secs(state.settings.scheduler.default_interval_secs.max(1));
-    let schedule = Schedule::parse(b.interval_seconds, cron.as_deref(), default).map_err(ApiError::BadRequest)?;
+    let schedule =
+        Schedule::parse(b.interval_seconds, cron.as_deref(), default).map_err(ApiError::BadRequest)?;
     let spec = ScheduleSpec { interval_seconds: b.interval_seconds, cron, paused: b.paused };
     let next = schedule.next_after(chrono::Utc::now());
     scans::set_schedule(&state.pool, cluster.id, &spec, next).await?;

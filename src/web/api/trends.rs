@@ -91,7 +91,11 @@ pub async fn get_trends(
     let clusters = match q.clusters.as_deref().filter(|c| !c.is_empty()) {
         Some(list) => list
             .split(',')
-            .map(|s| s.trim().parse::<Uuid>().map_err(|_| ApiError::BadRequest(format!("`{s}` is not a cluster id"))))
+            .map(|s| {
+                s.trim()
+                    .parse::<Uuid>()
+                    .map_err(|_| ApiError::BadRequest(format!("`{s}` is not a cluster id")))
+            })
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
@@ -121,7 +125,10 @@ pub async fn get_trends(
     (status = 401, body = Problem),
 ))]
 #[get("/api/v1/fleet")]
-pub async fn fleet(state: web::Data<AppState>, who: Authenticated) -> Result<web::Json<Vec<ClusterOverview>>, ApiError> {
+pub async fn fleet(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<web::Json<Vec<ClusterOverview>>, ApiError> {
     who.require(Role::Viewer)?;
     Ok(web::Json(trends::fleet_overview(&state.pool).await?))
 }
