@@ -4,12 +4,14 @@
 //! into results, the store keeps the history, and the web layer serves the dashboard and API.
 #![forbid(unsafe_code)]
 
+pub mod analysis;
 pub mod checks;
 pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod domain;
 pub mod secrets;
+pub mod sim;
 pub mod snapshot;
 pub mod startup;
 pub mod store;

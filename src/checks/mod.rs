@@ -6,6 +6,22 @@
 //! - one result per resource instance (three API servers give three results);
 //! - evidence missing ⇒ `unknown` with the reason, never `pass` by default;
 //! - control plane hidden by a managed provider ⇒ `not_applicable` for control-plane checks.
+//!
+//! Check ids are `PAL-<AREA>-<NNN>` and never reused. Ranges, so engineers adding checks do not
+//! collide: `001–099` control-plane and kubelet configuration (this module's `apiserver`, `etcd`,
+//! `controlplane`, `kubelet`); `PAL-AUTHZ-1NN` RBAC findings (`rbac`); `PAL-NET-NNN` network
+//! findings (`network`); `PAL-HOST-1NN` host probes.
+
+pub mod apiserver;
+pub mod component;
+pub mod controlplane;
+pub mod etcd;
+pub mod eval;
+pub mod kubelet;
+#[cfg(test)]
+mod tests;
+
+pub mod network;
 
 use serde::{Deserialize, Serialize};
 
@@ -115,7 +131,22 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    Vec::new()
+    let groups: [&'static [Check]; 8] = [
+        apiserver::FLAG_CHECKS,
+        apiserver::CUSTOM_CHECKS,
+        etcd::CHECKS,
+        controlplane::CONTROLLER_MANAGER_CHECKS,
+        controlplane::SCHEDULER_CHECKS,
+        kubelet::CHECKS,
+        kubelet::CUSTOM_CHECKS,
+        &network::CHECKS,
+    ];
+    groups.into_iter().flatten().collect()
+}
+
+/// A catalog entry by id.
+pub fn find(id: &str) -> Option<&'static Check> {
+    catalog().into_iter().find(|c| c.meta.id == id)
 }
 
 /// Run every check against a snapshot.

@@ -7,7 +7,9 @@ use clap::{Parser, Subcommand};
 
 pub mod cluster;
 pub mod migrate;
+pub mod scan;
 pub mod serve;
+pub mod sim;
 pub mod user;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
@@ -32,6 +34,10 @@ pub enum Command {
     /// Manage the cluster registry.
     #[command(subcommand)]
     Cluster(Box<cluster::ClusterCommand>),
+    /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
+    Sim(sim::SimArgs),
+    /// Collect a cluster's evidence from a kubeconfig or a dump.
+    Scan(scan::ScanArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -50,6 +56,8 @@ pub fn run() -> ExitCode {
         Command::Migrate => migrate::run().map(|()| ExitCode::SUCCESS),
         Command::User(cmd) => user::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::Cluster(cmd) => cluster::run(&cmd).map(|()| ExitCode::SUCCESS),
+        Command::Sim(args) => sim::run(args),
+        Command::Scan(args) => scan::run(&args),
     };
     match result {
         Ok(code) => code,

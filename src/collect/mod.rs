@@ -3,3 +3,6 @@
 
 pub mod client;
 pub mod connect;
+pub mod dump;
+pub mod kube;
+pub mod reduce;

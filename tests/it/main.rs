@@ -1,5 +1,4 @@
-//! The one integration-test binary: every module shares one build. Each engineer adds their own
-//! modules here; `helpers` has `spawn_app()`.
+//! The single integration-test binary: each area adds its own modules; `helpers` has `spawn_app()`.
 
 mod helpers;
 
@@ -10,4 +9,13 @@ mod api_tokens;
 mod api_users;
 mod browser;
 mod cli;
+mod collect_dump;
+mod collect_live;
+mod collect_scan;
+mod netpol_checks;
+mod netpol_docs;
+mod netpol_semantics;
+mod netpol_support;
+mod sim_api;
+mod sim_kubectl;
 mod tls_fixture;
