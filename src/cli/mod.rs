@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod netpol;
 pub mod scan;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
@@ -21,6 +22,8 @@ pub enum Command {
     Snapshot(SnapshotArgs),
     /// Collect a cluster's evidence from a kubeconfig or a dump.
     Scan(scan::ScanArgs),
+    /// Network-policy analysis: reachability matrix and per-namespace isolation.
+    Netpol(netpol::NetpolArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -35,6 +38,7 @@ pub fn run() -> ExitCode {
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
         Command::Scan(args) => scan::run(&args),
+        Command::Netpol(args) => netpol::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -2,6 +2,7 @@
 
 mod collect_dump;
 mod netpol_checks;
+mod netpol_cli;
 mod netpol_docs;
 mod netpol_semantics;
 mod netpol_support;
