@@ -13,7 +13,8 @@ fn input(format: &str) -> Input {
 
 #[test]
 fn the_matrix_of_a_dump_shows_which_namespace_reaches_which_on_which_ports() {
-    let out = execute(&NetpolArgs { command: NetpolCommand::Matrix { input: input("json"), system: true } }).unwrap();
+    let out = execute(&NetpolArgs { command: NetpolCommand::Matrix { input: input("json"), system: true } })
+        .unwrap();
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
     assert_eq!(v["enforcement"]["state"], "enforced");
     let cell = |from: &str, to: &str| {
@@ -36,7 +37,9 @@ fn the_matrix_of_a_dump_shows_which_namespace_reaches_which_on_which_ports() {
 
 #[test]
 fn system_namespaces_stay_out_of_the_matrix_unless_asked_for() {
-    let out = execute(&NetpolArgs { command: NetpolCommand::Matrix { input: input("table"), system: false } }).unwrap();
+    let out =
+        execute(&NetpolArgs { command: NetpolCommand::Matrix { input: input("table"), system: false } })
+            .unwrap();
     assert!(!out.lines().any(|l| l.starts_with("kube-system")), "{out}");
     assert!(out.lines().any(|l| l.starts_with("blog")), "{out}");
     assert!(out.contains("shop") && out.contains("TCP 8080"), "{out}");
