@@ -9,4 +9,5 @@ pub mod checks;
 pub mod cli;
 pub mod collect;
 pub mod domain;
+pub mod sim;
 pub mod snapshot;
