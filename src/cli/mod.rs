@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod netpol;
 pub mod scan;
 pub mod sim;
 
@@ -28,6 +29,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Collect a cluster's evidence from a kubeconfig or a dump.
     Scan(scan::ScanArgs),
+    /// Network-policy analysis: reachability matrix and per-namespace isolation.
+    Netpol(netpol::NetpolArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +47,7 @@ pub fn run() -> ExitCode {
         Command::Rbac(args) => rbac::run(&args),
         Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
+        Command::Netpol(args) => netpol::run(&args),
     };
     match result {
         Ok(code) => code,
