@@ -9,4 +9,6 @@ pub mod checks;
 pub mod cli;
 pub mod collect;
 pub mod domain;
+pub mod frameworks;
+pub mod report;
 pub mod snapshot;

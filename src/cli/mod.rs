@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod scan;
+pub mod scan_report;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
 #[derive(Debug, Parser)]
