@@ -11,4 +11,5 @@ pub mod collect;
 pub mod domain;
 pub mod frameworks;
 pub mod report;
+pub mod sim;
 pub mod snapshot;

@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 
 pub mod scan;
 pub mod scan_report;
+pub mod sim;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
 #[derive(Debug, Parser)]
@@ -20,6 +21,8 @@ pub struct Cli {
 pub enum Command {
     /// Read a snapshot JSON file and print what it holds.
     Snapshot(SnapshotArgs),
+    /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
+    Sim(sim::SimArgs),
     /// Collect a cluster's evidence from a kubeconfig or a dump.
     Scan(scan::ScanArgs),
 }
@@ -35,6 +38,7 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
+        Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
     };
     match result {

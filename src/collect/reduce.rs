@@ -4,8 +4,8 @@
 //! page as they arrive), so memory holds reduced items only, never whole object lists. The reducer
 //! also owns the rules that cut across kinds: static pods and mirror pods become [`Component`]s
 //! (de-duplicated), the kubeadm-config ConfigMap becomes secondary control-plane evidence, the CNI
-//! is recognized from DaemonSets and pods, and a managed control plane is recognized from what is
-//! (not) visible.
+//! is recognized from DaemonSets and pods (by [`crate::analysis::cni`]), and a managed control
+//! plane is recognized from what is (not) visible.
 //!
 //! Secrets are reduced to metadata here, at the first point Palisade touches them: `data`,
 //! `stringData` and the `last-applied-configuration` annotation (which holds the data too) are
@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::snapshot::{
-    Binding, ClusterInfo, CniInfo, Component, ComponentKind, ConfigFile, ContainerPort, ControlPlane,
-    Evidence, EvidenceState, FilePurpose, Flags, Gap, GapReason, IpBlock, KubeVersion, Kubelet,
-    LabelSelector, Labels, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule,
-    Node, NodeAddress, Origin, OwnerRef, Pod, PolicyRule, PortRef, Role, RoleRef, SecretMeta,
-    SelectorRequirement, ServiceAccount, Snapshot, Subject, Workload,
+    Binding, ClusterInfo, Component, ComponentKind, ConfigFile, ContainerPort, ControlPlane, Evidence,
+    EvidenceState, FilePurpose, Flags, Gap, GapReason, IpBlock, KubeVersion, Kubelet, LabelSelector, Labels,
+    Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, Node, NodeAddress,
+    Origin, OwnerRef, Pod, PolicyRule, PortRef, Role, RoleRef, SecretMeta, SelectorRequirement,
+    ServiceAccount, Snapshot, Subject, Workload,
 };
 
 /// The annotation `kubectl apply` writes; on a Secret it holds the secret's data.
@@ -123,8 +123,6 @@ pub struct Reducer {
     network_policies: Vec<NetworkPolicy>,
     daemonsets: Vec<Workload>,
     components: Vec<(ComponentSource, Component)>,
-    /// Images of kube-system pods, for CNI recognition (pods themselves are kept reduced).
-    system_pod_names: BTreeSet<String>,
     kubelet_configs: BTreeMap<String, Value>,
     kubeadm_config: Option<Value>,
     files: Vec<ConfigFile>,
@@ -163,7 +161,6 @@ impl Reducer {
             network_policies: Vec::new(),
             daemonsets: Vec::new(),
             components: Vec::new(),
-            system_pod_names: BTreeSet::new(),
             kubelet_configs: BTreeMap::new(),
             kubeadm_config: None,
             files: Vec::new(),
@@ -217,7 +214,6 @@ impl Reducer {
     fn add_pod(&mut self, obj: &Value) {
         let pod = reduce_pod(obj);
         if pod.namespace == "kube-system" {
-            self.system_pod_names.insert(pod.name.clone());
             if let Some(component) = component_from_pod(obj, None, self.origin.clone()) {
                 let mirror =
                     obj.pointer("/metadata/annotations").and_then(|a| a.get(MIRROR_ANNOTATION)).is_some()
@@ -304,7 +300,6 @@ impl Reducer {
         self.network_policies.extend(other.network_policies);
         self.daemonsets.extend(other.daemonsets);
         self.components.extend(other.components);
-        self.system_pod_names.extend(other.system_pod_names);
         self.kubelet_configs.extend(other.kubelet_configs);
         if other.kubeadm_config.is_some() {
             self.kubeadm_config = other.kubeadm_config;
@@ -340,7 +335,7 @@ impl Reducer {
         let has_control_plane = components.iter().any(|c| c.kind.is_control_plane());
 
         // CNI recognition needs DaemonSets and kube-system pods before they move into the snapshot.
-        snap.cni = recognize_cni(&self.daemonsets, &self.system_pod_names);
+        snap.cni = crate::analysis::cni::recognize(&self.daemonsets, &self.pods);
 
         let control_plane = if has_control_plane {
             ControlPlane::SelfManaged
@@ -907,38 +902,6 @@ pub fn reduce_workload(obj: &Value) -> Workload {
 
 // ---------------------------------------------------------------------------------------------
 // Cross-kind rules
-
-/// Known network plugins: (plugin, name or image fragments that identify it).
-const CNI_SIGNS: &[(&str, &[&str])] = &[
-    ("calico", &["calico-node", "calico/node"]),
-    ("cilium", &["cilium"]),
-    ("flannel", &["flannel"]),
-    ("weave", &["weave-net", "weaveworks/weave"]),
-    ("canal", &["canal"]),
-    ("kube-router", &["kube-router"]),
-    ("antrea", &["antrea"]),
-    ("aws-vpc-cni", &["aws-node", "amazon-k8s-cni"]),
-    ("azure-cni", &["azure-cns", "azure-npm", "azure-vnet"]),
-    ("kindnet", &["kindnet"]),
-    ("gke-dataplane-v2", &["anetd"]),
-];
-
-fn recognize_cni(daemonsets: &[Workload], system_pods: &BTreeSet<String>) -> Option<CniInfo> {
-    let mut plugins: Vec<String> = Vec::new();
-    let mut evidence: Vec<String> = Vec::new();
-    for (plugin, signs) in CNI_SIGNS {
-        let matches = |s: &str| signs.iter().any(|sign| s.contains(sign));
-        if let Some(ds) = daemonsets.iter().find(|d| matches(&d.name) || d.images.iter().any(|i| matches(i)))
-        {
-            plugins.push(plugin.to_string());
-            evidence.push(format!("DaemonSet {}/{}", ds.namespace, ds.name));
-        } else if let Some(pod) = system_pods.iter().find(|p| matches(p)) {
-            plugins.push(plugin.to_string());
-            evidence.push(format!("pod kube-system/{pod}"));
-        }
-    }
-    (!plugins.is_empty()).then(|| CniInfo { plugins, evidence: evidence.join(", ") })
-}
 
 /// A managed provider recognized from node labels, system DaemonSets or the server version.
 fn managed_provider(

@@ -1,7 +1,11 @@
 //! The single integration-test binary: each area adds its own module.
 
 mod collect_dump;
+mod collect_live;
+mod collect_scan;
 mod netpol_checks;
 mod netpol_docs;
 mod netpol_semantics;
 mod netpol_support;
+mod sim_api;
+mod sim_kubectl;
