@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 pub mod netpol;
 pub mod scan;
+pub mod scan_report;
 pub mod sim;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
