@@ -41,13 +41,14 @@ const SIGNATURES: &[Signature] = &[
     Signature { plugin: "aws-vpc-cni", names: &["aws-node"], images: &["amazon-k8s-cni"] },
     Signature { plugin: "aws-network-policy-agent", names: &[], images: &["aws-network-policy-agent"] },
     Signature { plugin: "azure-npm", names: &["azure-npm"], images: &["azure-npm"] },
+    Signature { plugin: "azure-cni", names: &["azure-cns", "azure-vnet"], images: &["azure-cns"] },
     Signature { plugin: "kindnet", names: &["kindnet"], images: &["kindnetd"] },
 ];
 
 /// Plugins that implement NetworkPolicy.
 const ENFORCING: &[&str] = &["calico", "canal", "cilium", "antrea", "weave", "kube-router", "azure-npm"];
 /// Plugins known to ignore NetworkPolicy objects when they run alone.
-const NOT_ENFORCING: &[&str] = &["flannel", "aws-vpc-cni"];
+const NOT_ENFORCING: &[&str] = &["flannel", "aws-vpc-cni", "azure-cni"];
 
 /// Whether NetworkPolicies take effect in the cluster.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

@@ -6,8 +6,23 @@
 //! - one result per resource instance (three API servers give three results);
 //! - evidence missing ⇒ `unknown` with the reason, never `pass` by default;
 //! - control plane hidden by a managed provider ⇒ `not_applicable` for control-plane checks.
+//!
+//! Check ids are `PAL-<AREA>-<NNN>` and never reused. Ranges, so engineers adding checks do not
+//! collide: `001–099` control-plane and kubelet configuration (this module's `apiserver`, `etcd`,
+//! `controlplane`, `kubelet`); `PAL-AUTHZ-1NN` RBAC findings (`rbac`); `PAL-NET-NNN` network
+//! findings (`network`); `PAL-HOST-1NN` host probes.
+
+pub mod apiserver;
+pub mod component;
+pub mod controlplane;
+pub mod etcd;
+pub mod eval;
+pub mod kubelet;
+#[cfg(test)]
+mod tests;
 
 pub mod network;
+pub mod rbac;
 
 use serde::{Deserialize, Serialize};
 
@@ -117,9 +132,23 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let mut checks: Vec<&'static Check> = Vec::new();
-    checks.extend(network::CHECKS.iter());
-    checks
+    let groups: [&'static [Check]; 9] = [
+        apiserver::FLAG_CHECKS,
+        apiserver::CUSTOM_CHECKS,
+        etcd::CHECKS,
+        controlplane::CONTROLLER_MANAGER_CHECKS,
+        controlplane::SCHEDULER_CHECKS,
+        kubelet::CHECKS,
+        kubelet::CUSTOM_CHECKS,
+        rbac::CHECKS,
+        &network::CHECKS,
+    ];
+    groups.into_iter().flatten().collect()
+}
+
+/// A catalog entry by id.
+pub fn find(id: &str) -> Option<&'static Check> {
+    catalog().into_iter().find(|c| c.meta.id == id)
 }
 
 /// Run every check against a snapshot.

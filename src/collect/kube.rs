@@ -304,6 +304,9 @@ pub async fn collect(
     creds: &ClusterCredentials,
     opts: LiveOptions,
 ) -> Result<Snapshot, CollectError> {
+    // rustls cannot pick a provider by itself when another crate in the build enables aws-lc-rs:
+    // Palisade uses ring everywhere, so say so before the first TLS configuration is built.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client =
         creds.client(ClientTimeouts { connect: opts.connect_timeout, read: opts.request_timeout })?;
     let timeout = opts.scan_timeout;

@@ -8,9 +8,11 @@
 //!
 //! It serializes to and from JSON losslessly: it is stored per scan and shipped by agents.
 
+mod fixtures;
 mod flags;
 mod selector;
 
+pub use fixtures::kubeadm_kubelet_config;
 pub use flags::{Flag, Flags};
 pub use selector::{LabelSelector, SelectorRequirement};
 
@@ -447,6 +449,27 @@ impl Kubelet {
             other => other.to_string(),
         };
         Some((text, SettingSource::ConfigFile))
+    }
+
+    /// The config-file value at a dotted `path`, ignoring the command line (arrays joined with
+    /// commas, `null` read as absent).
+    pub fn config_value(&self, path: &str) -> Option<String> {
+        let mut cur = self.config.as_ref()?;
+        for part in path.split('.') {
+            cur = cur.get(part)?;
+        }
+        match cur {
+            serde_json::Value::Null => None,
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Array(items) => Some(
+                items
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+            other => Some(other.to_string()),
+        }
     }
 }
 

@@ -1,0 +1,76 @@
+//! `palisade scan` and the library scan it runs: sources, snapshot output and exit codes.
+
+use std::process::Command;
+
+use palisade::cli::scan::{collect_snapshot, ScanSource};
+use palisade::snapshot::Snapshot;
+
+const NAMESPACES: &str = "apiVersion: v1\nkind: List\nitems:\n- apiVersion: v1\n  kind: Namespace\n  \
+                          metadata: {name: default}\n- apiVersion: v1\n  kind: Namespace\n  metadata: {name: shop}\n";
+
+#[tokio::test]
+async fn scanning_a_dump_through_the_library_gives_the_snapshot_the_cli_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("ns.yaml"), NAMESPACES).unwrap();
+    let snap = collect_snapshot(&ScanSource::Dump(dir.path().to_path_buf())).await.unwrap();
+    assert_eq!(snap.namespaces.len(), 2);
+
+    let out = dir.path().join("snap.json");
+    let status = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "--quiet", "--from"])
+        .arg(dir.path())
+        .arg("--snapshot-out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
+    let stdout = String::from_utf8_lossy(&status.stdout);
+    assert!(stdout.contains("namespaces") && stdout.contains("not collected"), "{stdout}");
+    let written = Snapshot::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(written.namespaces.items, snap.namespaces.items);
+}
+
+#[test]
+fn a_scan_that_cannot_run_exits_with_code_2_and_says_why() {
+    let missing = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "--from", "/nonexistent/dump-dir"])
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n\
+         users:\n- name: u\n  user: {token: abc}\ncontexts:\n- name: lab\n  context: {cluster: c, user: u}\n\
+         current-context: lab\n",
+    )
+    .unwrap();
+    let unreachable = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "--quiet", "--request-timeout", "2s", "--kubeconfig"])
+        .arg(&kubeconfig)
+        .output()
+        .unwrap();
+    assert_eq!(unreachable.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&unreachable.stderr);
+    assert!(stderr.contains("cannot reach the cluster at https://127.0.0.1:1"), "{stderr}");
+    assert!(!stderr.contains("abc"), "the token is never printed");
+}
+
+#[tokio::test]
+async fn a_kubeconfig_with_a_credential_plugin_is_refused_before_any_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {server: \"https://127.0.0.1:1\"}\n\
+         users:\n- name: u\n  user:\n    exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}\n\
+         contexts:\n- name: lab\n  context: {cluster: c, user: u}\ncurrent-context: lab\n",
+    )
+    .unwrap();
+    let err =
+        collect_snapshot(&ScanSource::Kubeconfig { path: kubeconfig, context: None }).await.unwrap_err();
+    assert!(format!("{err:#}").contains("never runs programs"), "{err:#}");
+}
