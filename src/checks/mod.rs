@@ -139,6 +139,7 @@ pub fn catalog() -> Vec<&'static Check> {
         controlplane::CONTROLLER_MANAGER_CHECKS,
         controlplane::SCHEDULER_CHECKS,
         kubelet::CHECKS,
+        kubelet::ADVISORY_CHECKS,
         kubelet::CUSTOM_CHECKS,
         rbac::CHECKS,
         &network::CHECKS,

@@ -1,5 +1,7 @@
 //! The single integration-test binary: each area adds its own module.
 
+mod checks_cli;
+mod checks_samples;
 mod collect_dump;
 mod collect_live;
 mod collect_scan;
