@@ -10,6 +10,8 @@ pub mod cli;
 pub mod collect;
 pub mod config;
 pub mod domain;
+pub mod frameworks;
+pub mod report;
 pub mod secrets;
 pub mod sim;
 pub mod snapshot;

@@ -22,6 +22,7 @@ pub mod kubelet;
 mod tests;
 
 pub mod network;
+pub mod rbac;
 
 use serde::{Deserialize, Serialize};
 
@@ -131,14 +132,16 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let groups: [&'static [Check]; 8] = [
+    let groups: [&'static [Check]; 9] = [
         apiserver::FLAG_CHECKS,
         apiserver::CUSTOM_CHECKS,
         etcd::CHECKS,
         controlplane::CONTROLLER_MANAGER_CHECKS,
         controlplane::SCHEDULER_CHECKS,
         kubelet::CHECKS,
+        kubelet::ADVISORY_CHECKS,
         kubelet::CUSTOM_CHECKS,
+        rbac::CHECKS,
         &network::CHECKS,
     ];
     groups.into_iter().flatten().collect()

@@ -1,13 +1,17 @@
 //! The `palisade` command line. `main.rs` only calls [`run`]; each subcommand lives in its own
 //! module so it can be tested without spawning the binary.
 
+pub mod rbac;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub mod cluster;
 pub mod migrate;
+pub mod netpol;
 pub mod scan;
+pub mod scan_report;
 pub mod serve;
 pub mod sim;
 pub mod user;
@@ -34,10 +38,14 @@ pub enum Command {
     /// Manage the cluster registry.
     #[command(subcommand)]
     Cluster(Box<cluster::ClusterCommand>),
+    /// RBAC analysis of a dump or snapshot: who can do what.
+    Rbac(rbac::RbacArgs),
     /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
     Sim(sim::SimArgs),
     /// Collect a cluster's evidence from a kubeconfig or a dump.
     Scan(scan::ScanArgs),
+    /// Network-policy analysis: reachability matrix and per-namespace isolation.
+    Netpol(netpol::NetpolArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,8 +64,10 @@ pub fn run() -> ExitCode {
         Command::Migrate => migrate::run().map(|()| ExitCode::SUCCESS),
         Command::User(cmd) => user::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::Cluster(cmd) => cluster::run(&cmd).map(|()| ExitCode::SUCCESS),
+        Command::Rbac(args) => rbac::run(&args),
         Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
+        Command::Netpol(args) => netpol::run(&args),
     };
     match result {
         Ok(code) => code,

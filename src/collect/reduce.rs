@@ -242,7 +242,13 @@ impl Reducer {
     }
 
     /// Add a node's KubeletConfiguration (from `/configz` or a file).
-    pub fn add_kubelet_config(&mut self, node: &str, config: Value) {
+    pub fn add_kubelet_config(&mut self, node: &str, mut config: Value) {
+        // `/configz` serves the settings without the type header a config file carries: drop it
+        // so both sources give the same evidence.
+        if let Value::Object(map) = &mut config {
+            map.remove("kind");
+            map.remove("apiVersion");
+        }
         self.kubelet_configs.insert(node.to_string(), config);
     }
 
@@ -471,6 +477,24 @@ impl Reducer {
                 self.gaps.push(Gap { what: g.resource().into(), reason, detail });
             }
         }
+
+        // A stable order whatever the source or page order, so snapshots of the same cluster
+        // compare and diff cleanly.
+        self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        self.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.service_accounts.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.secrets.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        for roles in [&mut self.roles, &mut self.cluster_roles] {
+            roles.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        }
+        for bindings in [&mut self.role_bindings, &mut self.cluster_role_bindings] {
+            bindings.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        }
+        self.network_policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.daemonsets.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.files.sort_by(|a, b| (&a.node, &a.path).cmp(&(&b.node, &b.path)));
+        components.sort_by(|a, b| (a.kind, &a.node, &a.name).cmp(&(b.kind, &b.node, &b.name)));
 
         snap.components =
             Evidence { origin: Some(origin.clone()), state: component_state, items: components };
