@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 
 pub mod cluster;
 pub mod migrate;
+pub mod netpol;
 pub mod scan;
+pub mod scan_report;
 pub mod serve;
 pub mod sim;
 pub mod user;
@@ -26,12 +28,6 @@ pub struct Cli {
 pub enum Command {
     /// Read a snapshot JSON file and print what it holds.
     Snapshot(SnapshotArgs),
-    /// RBAC analysis of a dump or snapshot: who can do what.
-    Rbac(rbac::RbacArgs),
-    /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
-    Sim(sim::SimArgs),
-    /// Collect a cluster's evidence from a kubeconfig or a dump.
-    Scan(scan::ScanArgs),
     /// Run the Palisade server (HTTP API and dashboard).
     Serve(serve::ServeArgs),
     /// Create the database if missing and apply the migrations.
@@ -42,6 +38,14 @@ pub enum Command {
     /// Manage the cluster registry.
     #[command(subcommand)]
     Cluster(Box<cluster::ClusterCommand>),
+    /// RBAC analysis of a dump or snapshot: who can do what.
+    Rbac(rbac::RbacArgs),
+    /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
+    Sim(sim::SimArgs),
+    /// Collect a cluster's evidence from a kubeconfig or a dump.
+    Scan(scan::ScanArgs),
+    /// Network-policy analysis: reachability matrix and per-namespace isolation.
+    Netpol(netpol::NetpolArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -56,13 +60,14 @@ pub fn run() -> ExitCode {
     crate::startup::install_crypto_provider();
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
-        Command::Rbac(args) => rbac::run(&args),
-        Command::Sim(args) => sim::run(args),
-        Command::Scan(args) => scan::run(&args),
         Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Migrate => migrate::run().map(|()| ExitCode::SUCCESS),
         Command::User(cmd) => user::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::Cluster(cmd) => cluster::run(&cmd).map(|()| ExitCode::SUCCESS),
+        Command::Rbac(args) => rbac::run(&args),
+        Command::Sim(args) => sim::run(args),
+        Command::Scan(args) => scan::run(&args),
+        Command::Netpol(args) => netpol::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,7 +1,4 @@
-//! The one integration-test binary: every module shares one build. Each engineer adds their own
-//! modules here; `helpers` has `spawn_app()`.
-
-mod helpers;
+//! The single integration-test binary: each area adds its own modules; `helpers` has `spawn_app()`.
 
 mod api_auth;
 mod api_clusters;
@@ -9,16 +6,21 @@ mod api_health;
 mod api_tokens;
 mod api_users;
 mod browser;
+mod checks_cli;
+mod checks_samples;
 mod cli;
 mod collect_dump;
 mod collect_live;
 mod collect_scan;
+mod helpers;
 mod history_api;
 mod history_lifecycle;
 mod history_scheduler;
 mod history_support;
 mod netpol_checks;
+mod netpol_cli;
 mod netpol_docs;
+mod netpol_generated;
 mod netpol_semantics;
 mod netpol_support;
 mod rbac_checks;
