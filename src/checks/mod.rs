@@ -132,7 +132,7 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let groups: [&'static [Check]; 9] = [
+    let groups: [&'static [Check]; 10] = [
         apiserver::FLAG_CHECKS,
         apiserver::CUSTOM_CHECKS,
         etcd::CHECKS,
