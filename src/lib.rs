@@ -9,5 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod collect;
 pub mod domain;
+pub mod frameworks;
+pub mod report;
 pub mod sim;
 pub mod snapshot;

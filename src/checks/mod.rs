@@ -132,13 +132,14 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let groups: [&'static [Check]; 9] = [
+    let groups: [&'static [Check]; 10] = [
         apiserver::FLAG_CHECKS,
         apiserver::CUSTOM_CHECKS,
         etcd::CHECKS,
         controlplane::CONTROLLER_MANAGER_CHECKS,
         controlplane::SCHEDULER_CHECKS,
         kubelet::CHECKS,
+        kubelet::ADVISORY_CHECKS,
         kubelet::CUSTOM_CHECKS,
         rbac::CHECKS,
         &network::CHECKS,

@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod netpol;
 pub mod scan;
+pub mod scan_report;
 pub mod sim;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
@@ -28,6 +30,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Collect a cluster's evidence from a kubeconfig or a dump.
     Scan(scan::ScanArgs),
+    /// Network-policy analysis: reachability matrix and per-namespace isolation.
+    Netpol(netpol::NetpolArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -44,6 +48,7 @@ pub fn run() -> ExitCode {
         Command::Rbac(args) => rbac::run(&args),
         Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
+        Command::Netpol(args) => netpol::run(&args),
     };
     match result {
         Ok(code) => code,

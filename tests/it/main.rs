@@ -1,10 +1,14 @@
 //! The single integration-test binary: each area adds its own module.
 
+mod checks_cli;
+mod checks_samples;
 mod collect_dump;
 mod collect_live;
 mod collect_scan;
 mod netpol_checks;
+mod netpol_cli;
 mod netpol_docs;
+mod netpol_generated;
 mod netpol_semantics;
 mod netpol_support;
 mod rbac_checks;
