@@ -22,6 +22,7 @@ pub mod kubelet;
 mod tests;
 
 pub mod network;
+pub mod rbac;
 
 use serde::{Deserialize, Serialize};
 
@@ -131,7 +132,7 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let groups: [&'static [Check]; 9] = [
+    let groups: [&'static [Check]; 10] = [
         apiserver::FLAG_CHECKS,
         apiserver::CUSTOM_CHECKS,
         etcd::CHECKS,
@@ -140,6 +141,7 @@ pub fn catalog() -> Vec<&'static Check> {
         kubelet::CHECKS,
         kubelet::ADVISORY_CHECKS,
         kubelet::CUSTOM_CHECKS,
+        rbac::CHECKS,
         &network::CHECKS,
     ];
     groups.into_iter().flatten().collect()

@@ -1,10 +1,13 @@
 //! The `palisade` command line. `main.rs` only calls [`run`]; each subcommand lives in its own
 //! module so it can be tested without spawning the binary.
 
+pub mod rbac;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod netpol;
 pub mod scan;
 pub mod scan_report;
 pub mod sim;
@@ -21,10 +24,14 @@ pub struct Cli {
 pub enum Command {
     /// Read a snapshot JSON file and print what it holds.
     Snapshot(SnapshotArgs),
+    /// RBAC analysis of a dump or snapshot: who can do what.
+    Rbac(rbac::RbacArgs),
     /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
     Sim(sim::SimArgs),
     /// Collect a cluster's evidence from a kubeconfig or a dump.
     Scan(scan::ScanArgs),
+    /// Network-policy analysis: reachability matrix and per-namespace isolation.
+    Netpol(netpol::NetpolArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -38,8 +45,10 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
+        Command::Rbac(args) => rbac::run(&args),
         Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
+        Command::Netpol(args) => netpol::run(&args),
     };
     match result {
         Ok(code) => code,

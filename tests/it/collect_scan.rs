@@ -17,15 +17,17 @@ async fn scanning_a_dump_through_the_library_gives_the_snapshot_the_cli_writes()
 
     let out = dir.path().join("snap.json");
     let status = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(["scan", "--quiet", "--from"])
+        .args(["scan", "--from"])
         .arg(dir.path())
         .arg("--snapshot-out")
         .arg(&out)
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(stdout.contains("namespaces") && stdout.contains("not collected"), "{stdout}");
+    // What was collected (and what was not) goes to stderr; stdout carries the verdicts.
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(stderr.contains("namespaces") && stderr.contains("not collected"), "{stderr}");
+    assert!(stderr.contains("pods: not_collected: the dump holds no Pod objects"), "{stderr}");
     let written = Snapshot::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written.namespaces.items, snap.namespaces.items);
 }
