@@ -241,8 +241,9 @@ pub fn for_each_kubelet(
         out.push(meta.result(status, node_resource(&k.node), text, Some(k.origin.source)));
     }
     // Nodes whose kubelet was never reported: unknown, never silently skipped.
+    let reported: std::collections::HashSet<&str> = snap.kubelets.iter().map(|k| k.node.as_str()).collect();
     for n in snap.nodes.iter() {
-        if !snap.kubelets.iter().any(|k| k.node == n.name) {
+        if !reported.contains(n.name.as_str()) {
             let why = snap
                 .kubelets
                 .state
