@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod clusters;
 pub mod health;
 pub mod tokens;
@@ -54,6 +55,8 @@ use super::error::{ApiError, Problem};
         clusters::check_cluster,
         clusters::replace_credentials,
         audit::list_audit,
+        checks::list_checks,
+        checks::get_check,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
@@ -65,6 +68,7 @@ use super::error::{ApiError, Problem};
         (name = "tokens", description = "API tokens for integrations"),
         (name = "clusters", description = "The cluster registry"),
         (name = "audit", description = "The audit log (admin)"),
+        (name = "checks", description = "The check catalog"),
     )
 )]
 pub struct ApiDoc;
@@ -111,6 +115,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(clusters::check_cluster)
         .service(clusters::replace_credentials)
         .service(audit::list_audit)
+        .service(checks::list_checks)
+        .service(checks::get_check)
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
         .route(
             "/api/docs",
