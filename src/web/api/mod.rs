@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod clusters;
 pub mod findings;
 pub mod health;
@@ -57,6 +58,8 @@ use super::error::{ApiError, Problem};
         clusters::check_cluster,
         clusters::replace_credentials,
         audit::list_audit,
+        checks::list_checks,
+        checks::get_check,
         scans::trigger_scan,
         scans::list_scans,
         scans::get_scan,
@@ -78,6 +81,7 @@ use super::error::{ApiError, Problem};
         (name = "tokens", description = "API tokens for integrations"),
         (name = "clusters", description = "The cluster registry"),
         (name = "audit", description = "The audit log (admin)"),
+        (name = "checks", description = "The check catalog"),
         (name = "scans", description = "Scans, their results and diffs, schedules"),
         (name = "findings", description = "Findings across the fleet with their lifecycle"),
         (name = "trends", description = "Trends and the fleet overview"),
@@ -127,6 +131,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(clusters::check_cluster)
         .service(clusters::replace_credentials)
         .service(audit::list_audit)
+        .service(checks::list_checks)
+        .service(checks::get_check)
         .service(scans::trigger_scan)
         .service(scans::list_scans)
         .service(scans::get_scan)
