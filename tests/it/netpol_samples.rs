@@ -51,7 +51,10 @@ fn the_legacy_sample_runs_flannel_which_ignores_policies_and_has_none() {
 #[test]
 fn the_kubeadm_default_sample_has_no_network_policies_anywhere() {
     let r = network_results("kubeadm-default");
-    assert!(r.iter().filter(|x| x.check_id == "PAL-NET-002" || x.check_id == "PAL-NET-102").all(|x| x.status == Status::Fail));
+    assert!(r
+        .iter()
+        .filter(|x| x.check_id == "PAL-NET-002" || x.check_id == "PAL-NET-102")
+        .all(|x| x.status == Status::Fail));
     assert!(r.iter().any(|x| x.check_id == "PAL-NET-005" && x.status == Status::Fail));
 }
 
