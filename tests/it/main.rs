@@ -22,6 +22,7 @@ mod netpol_checks;
 mod netpol_cli;
 mod netpol_docs;
 mod netpol_generated;
+mod netpol_samples;
 mod netpol_semantics;
 mod netpol_support;
 mod rbac_checks;
