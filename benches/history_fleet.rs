@@ -50,6 +50,15 @@ async fn main() -> anyhow::Result<()> {
     println!("fleet: {clusters} clusters × {days} days of hourly scans, {per_cluster} findings per cluster");
     if existing.is_none() {
         generate(&pool, clusters, days, per_cluster).await?;
+    } else {
+        // A database generated before migration 0101: derive the fleet totals once.
+        sqlx::query(
+            "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures)
+             SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures) FROM scan_daily
+             WHERE NOT EXISTS (SELECT 1 FROM fleet_daily) GROUP BY day",
+        )
+        .execute(&pool)
+        .await?;
     }
     measure(&pool, clusters, days).await?;
     pool.close().await;
@@ -105,6 +114,13 @@ async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64) -> 
          SELECT DISTINCT ON (cluster_id, (finished_at AT TIME ZONE 'UTC')::date)
                 cluster_id, (finished_at AT TIME ZONE 'UTC')::date, id, 24, counts, score, failures
          FROM scans ORDER BY cluster_id, (finished_at AT TIME ZONE 'UTC')::date, finished_at DESC",
+    )
+    .await?;
+    timed(
+        pool,
+        "fleet_daily",
+        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures)
+         SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures) FROM scan_daily GROUP BY day",
     )
     .await?;
     timed(

@@ -126,6 +126,9 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let day = Duration::days(1);
     let daily = q.step >= day && q.step.num_seconds() % 86_400 == 0;
     let step_s = q.step.num_seconds().max(1);
+    if daily && step_s == 86_400 && q.by == SplitBy::Fleet && q.clusters.is_empty() && q.group.is_none() {
+        return fleet_daily(pool, q).await;
+    }
     // Source rows: (cluster_id, bucket index, counts, score, failures) in the window.
     let source = if daily {
         // Days are whole UTC days: the window starts at `from`'s day.
@@ -204,6 +207,27 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
         .fetch_all(pool)
         .await?;
     Ok(assemble(q, &plan, rows))
+}
+
+/// The whole fleet day by day, from the running totals in `fleet_daily` (365 rows for a year).
+/// Clusters deleted since still count on the days they were scanned.
+async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
+    let value = match q.metric {
+        Metric::Score => "CASE WHEN scored > 0 THEN score_sum / scored END",
+        Metric::Failures => "failures::float8",
+    };
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT (day - ($1::timestamptz AT TIME ZONE 'UTC')::date)::bigint AS bucket, 'fleet' AS key, 'fleet' AS label,
+                ARRAY[{value}] AS vals
+         FROM fleet_daily
+         WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date
+         ORDER BY day"
+    ))
+    .bind(q.from)
+    .bind(q.to)
+    .fetch_all(pool)
+    .await?;
+    Ok(assemble(q, &Plan::Single { expr: "", combine: "" }, rows))
 }
 
 /// Turn (bucket, key, values) rows into complete series: every bucket present, gaps `null`.
