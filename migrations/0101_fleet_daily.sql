@@ -9,3 +9,6 @@ CREATE TABLE fleet_daily (
     score_sum double precision NOT NULL,
     failures bigint NOT NULL
 );
+
+-- Sub-day trends read the scans of a time window across the fleet.
+CREATE INDEX scans_results_by_time ON scans (finished_at) WHERE result_seq IS NOT NULL;

@@ -295,6 +295,7 @@ pub struct ClusterOverview {
     pub last_result_at: Option<DateTime<Utc>>,
     pub score: Option<f32>,
     pub failures: Option<i32>,
+    /// Results failing or warning in the newest results (the cluster's open findings).
     pub open_findings: Option<i64>,
     pub next_due_at: Option<DateTime<Utc>>,
 }
@@ -306,8 +307,7 @@ pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, ScanS
         "SELECT c.id AS cluster_id, c.name, c.cluster_group AS \"group\", c.labels,
                 ls.state AS last_scan_state, COALESCE(ls.finished_at, ls.started_at, ls.queued_at) AS last_scan_at,
                 ls.error AS last_scan_error, s.last_result_at, lr.score, lr.failures,
-                (SELECT count(*) FROM findings f WHERE f.cluster_id = c.id AND f.status IN ('fail', 'warn'))
-                    AS open_findings,
+                (lr.counts[2] + lr.counts[3] + lr.counts[7] + lr.counts[8] + lr.counts[12] + lr.counts[13] + lr.counts[17] + lr.counts[18] + lr.counts[22] + lr.counts[23])::bigint AS open_findings,
                 s.next_due_at
          FROM clusters c
          LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
