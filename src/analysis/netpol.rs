@@ -1268,7 +1268,7 @@ pub struct NamespaceReport {
 pub const ASSUMPTIONS: &[&str] = &[
     "ipBlock peers are taken to match only addresses outside the cluster, never pod IPs",
     "pods with hostNetwork are outside NetworkPolicy and left out of the matrix",
-    "a namespace's pods are reachable only on the ports the policies name; without isolation every port is open",
+    "namespaces carry the kubernetes.io/metadata.name label the API server sets, even when the source left it out",
 ];
 
 impl NetworkAnalysis {

@@ -275,6 +275,22 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
     },
     {
         meta: CheckMeta {
+            id: "PAL-AUTHZ-017",
+            title: "Admission plugin DenyServiceExternalIPs is enabled",
+            area: Area::Authz,
+            severity: Severity::Medium,
+            rationale: "Anyone who may create Services can otherwise set externalIPs and intercept traffic to \
+                those addresses from every pod (CVE-2020-8554).",
+            remediation: "Add DenyServiceExternalIPs to --enable-admission-plugins in \
+                /etc/kubernetes/manifests/kube-apiserver.yaml.",
+            evidence_source: SRC,
+            refs: &[("cis-1.12", "1.2.3")],
+        },
+        rule: rule!(all ["enable-admission-plugins" => Op::Has("DenyServiceExternalIPs")]),
+        on_fail: Status::Warn,
+    },
+    {
+        meta: CheckMeta {
             id: "PAL-AUTHZ-011",
             title: "API server profiling is disabled",
             area: Area::Authz,

@@ -16,6 +16,22 @@ const SCHED_SRC: &str = "kube-scheduler command line (static pod manifest or mir
 pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
     {
         meta: CheckMeta {
+            id: "PAL-HOST-008",
+            title: "Controller manager garbage-collects terminated pods",
+            area: Area::Host,
+            severity: Severity::Low,
+            rationale: "The default threshold keeps 12,500 terminated pods; lowering it keeps etcd and the \
+                controller manager from degrading.",
+            remediation: "Set --terminated-pod-gc-threshold=10 (or a level that fits) in \
+                /etc/kubernetes/manifests/kube-controller-manager.yaml.",
+            evidence_source: CM_SRC,
+            refs: &[("cis-1.12", "1.3.1")],
+        },
+        rule: rule!(all ["terminated-pod-gc-threshold" => Op::Present]),
+        on_fail: Status::Warn,
+    },
+    {
+        meta: CheckMeta {
             id: "PAL-AUTHZ-020",
             title: "Controller manager profiling is disabled",
             area: Area::Authz,

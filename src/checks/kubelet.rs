@@ -13,7 +13,8 @@
 //! The evidence text names the default assumed and the kubelet version it was assumed for.
 //! A zero duration in a config *file* means "unset" (the v1beta1 defaulting replaces it), so
 //! kubeadm's `streamingConnectionIdleTimeout: 0s` is read as the 4h default; `/configz` output is
-//! already defaulted, so a zero there is a real zero.
+//! already defaulted, so a zero there is a real zero. A file is taken as written (not defaulted)
+//! only when it proves it: another always-defaulted duration such as `syncFrequency` is zero too.
 
 use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{Kubelet, SettingSource, Snapshot, Source};
@@ -100,6 +101,18 @@ const KEYS: &[Key] = &[
     },
     Key { flag: "tls-cipher-suites", path: "tlsCipherSuites", config_default: None, flag_default: None },
     Key { flag: "tls-min-version", path: "tlsMinVersion", config_default: None, flag_default: None },
+    Key { flag: "tls-cert-file", path: "tlsCertFile", config_default: None, flag_default: None },
+    Key { flag: "tls-private-key-file", path: "tlsPrivateKeyFile", config_default: None, flag_default: None },
+    // Command line only: KubeletConfiguration has no such key.
+    Key { flag: "hostname-override", path: "", config_default: None, flag_default: None },
+    Key { flag: "event-qps", path: "eventRecordQPS", config_default: Some("50"), flag_default: Some("50") },
+    Key { flag: "pod-max-pids", path: "podPidsLimit", config_default: Some("-1"), flag_default: Some("-1") },
+    Key {
+        flag: "seccomp-default",
+        path: "seccompDefault",
+        config_default: Some("false"),
+        flag_default: Some("false"),
+    },
 ];
 
 fn key(flag: &str) -> &'static Key {
@@ -173,9 +186,14 @@ fn lookup(k: &Kubelet, flag: &str) -> Option<Found> {
     } else if let Some((v, SettingSource::CommandLine)) = k.setting(flag, key.path) {
         return Some(Found { shown: format!("--{flag}={v} on its command line"), value: v });
     }
+    if key.path.is_empty() {
+        return None;
+    }
     let v = k.config_value(key.path)?;
-    let from_file = matches!(k.origin.source, Source::Dump | Source::NodeAgent);
-    if from_file && key.path == "streamingConnectionIdleTimeout" && eval::duration_is_zero(&v) == Some(true) {
+    if key.path == "streamingConnectionIdleTimeout"
+        && eval::duration_is_zero(&v) == Some(true)
+        && is_raw_file(k)
+    {
         // v1beta1 defaulting treats a zero duration in the file as unset.
         return Some(Found {
             shown: format!(
@@ -187,6 +205,24 @@ fn lookup(k: &Kubelet, flag: &str) -> Option<Found> {
         });
     }
     Some(Found { shown: format!("{}: {v} in its config", key.path), value: v })
+}
+
+/// Durations the v1beta1 defaulting always makes non-zero: one of them at zero proves the config is
+/// a file as written (kubeadm writes `0s` for every duration it leaves to the defaults), not the
+/// effective configuration `/configz` serves.
+const DEFAULTED_DURATIONS: &[&str] = &[
+    "syncFrequency",
+    "fileCheckFrequency",
+    "httpCheckFrequency",
+    "nodeStatusUpdateFrequency",
+    "runtimeRequestTimeout",
+];
+
+fn is_raw_file(k: &Kubelet) -> bool {
+    matches!(k.origin.source, Source::Dump | Source::NodeAgent)
+        && DEFAULTED_DURATIONS
+            .iter()
+            .any(|p| k.config_value(p).is_some_and(|v| eval::duration_is_zero(&v) == Some(true)))
 }
 
 fn default_for(k: &Kubelet, snap: &Snapshot, flag: &str) -> Option<eval::Default> {
@@ -226,8 +262,9 @@ pub fn for_each_kubelet(
         out.push(meta.result(status, node_resource(&k.node), text, Some(k.origin.source)));
     }
     // Nodes whose kubelet was never reported: unknown, never silently skipped.
+    let reported: std::collections::HashSet<&str> = snap.kubelets.iter().map(|k| k.node.as_str()).collect();
     for n in snap.nodes.iter() {
-        if !snap.kubelets.iter().any(|k| k.node == n.name) {
+        if !reported.contains(n.name.as_str()) {
             let why = snap
                 .kubelets
                 .state
@@ -276,7 +313,9 @@ pub fn judge_kubelet(k: &Kubelet, snap: &Snapshot, rule: &Rule, on_fail: Status)
         .map(|o| {
             for t in rule.tests {
                 let shown = eval::show_name(t.flag);
-                if let Some(rest) = o.strip_prefix(&format!("without {shown}")) {
+                if let Some(rest) =
+                    o.strip_prefix(&format!("without {shown}")).filter(|_| !key(t.flag).path.is_empty())
+                {
                     return format!("without {shown} or {}{rest}", key(t.flag).path);
                 }
             }
@@ -489,6 +528,88 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             refs: &[("cis-1.12", "4.2.12")],
         },
         rule: rule!(all ["tls-cipher-suites" => Op::ValidElements(KUBELET_STRONG_CIPHERS)]),
+        on_fail: Status::Warn,
+    },
+);
+
+/// Manual CIS 4.2.x kubelet recommendations (advisory: `warn` when not met).
+pub static ADVISORY_CHECKS: &[Check] = kubelet_checks!(
+    {
+        meta: CheckMeta {
+            id: "PAL-HOST-004",
+            title: "Kubelet does not override its hostname",
+            area: Area::Host,
+            severity: Severity::Low,
+            rationale: "An overridden hostname can make the node's name differ from its certificate, \
+                breaking TLS verification between the API server and the kubelet.",
+            remediation: "Remove --hostname-override from the kubelet's command line \
+                (/etc/systemd/system/kubelet.service.d/10-kubeadm.conf or /var/lib/kubelet/kubeadm-flags.env).",
+            evidence_source: SRC,
+            refs: &[("cis-1.12", "4.2.7")],
+        },
+        rule: rule!(all ["hostname-override" => Op::NotSet]),
+        on_fail: Status::Warn,
+    },
+    {
+        meta: CheckMeta {
+            id: "PAL-HOST-005",
+            title: "Kubelet records events",
+            area: Area::Host,
+            severity: Severity::Low,
+            rationale: "Events are part of the audit trail of what happened on a node; a negative \
+                eventRecordQPS drops them.",
+            remediation: "Set eventRecordQPS to 0 (unlimited) or a level that captures events in \
+                /var/lib/kubelet/config.yaml.",
+            evidence_source: SRC,
+            refs: &[("cis-1.12", "4.2.8")],
+        },
+        rule: rule!(any ["event-qps" => Op::Gte(0), "event-qps" => Op::NotSet]),
+        on_fail: Status::Warn,
+    },
+    {
+        meta: CheckMeta {
+            id: "PAL-TLS-034",
+            title: "Kubelet serves TLS with a configured certificate",
+            area: Area::Tls,
+            severity: Severity::Medium,
+            rationale: "Without tlsCertFile/tlsPrivateKeyFile (or serverTLSBootstrap) the kubelet serves a \
+                self-signed certificate nobody can verify.",
+            remediation: "Set tlsCertFile and tlsPrivateKeyFile in /var/lib/kubelet/config.yaml, or \
+                serverTLSBootstrap: true with approved kubelet-serving CSRs.",
+            evidence_source: SRC,
+            refs: &[("cis-1.12", "4.2.9")],
+        },
+        rule: rule!(all ["tls-cert-file" => Op::Present, "tls-private-key-file" => Op::Present]),
+        on_fail: Status::Warn,
+    },
+    {
+        meta: CheckMeta {
+            id: "PAL-HOST-006",
+            title: "Kubelet limits the PIDs of each pod",
+            area: Area::Host,
+            severity: Severity::Medium,
+            rationale: "Without a PID limit one pod's fork bomb exhausts the node's process table and takes \
+                every other pod down (CIS asks for a limit; -1 means none).",
+            remediation: "Set podPidsLimit to a positive value (e.g. 4096) in /var/lib/kubelet/config.yaml.",
+            evidence_source: SRC,
+            refs: &[("cis-1.12", "4.2.13")],
+        },
+        rule: rule!(all ["pod-max-pids" => Op::Gte(1)]),
+        on_fail: Status::Warn,
+    },
+    {
+        meta: CheckMeta {
+            id: "PAL-HOST-007",
+            title: "Kubelet applies the runtime's default seccomp profile",
+            area: Area::Host,
+            severity: Severity::Medium,
+            rationale: "With seccompDefault every container without its own profile runs under \
+                RuntimeDefault instead of Unconfined, blocking many kernel exploit paths.",
+            remediation: "Set seccompDefault: true in /var/lib/kubelet/config.yaml (or --seccomp-default).",
+            evidence_source: SRC,
+            refs: &[("cis-1.12", "4.2.14")],
+        },
+        rule: rule!(all ["seccomp-default" => Op::Eq("true")]),
         on_fail: Status::Warn,
     },
 );

@@ -559,6 +559,67 @@ fn cases() -> Vec<Case> {
             absent_status: Fail,
         },
         Case {
+            id: "PAL-AUTHZ-017",
+            pass: || {
+                k().with_apiserver_flag("enable-admission-plugins", "NodeRestriction,DenyServiceExternalIPs")
+            },
+            fail: k,
+            fail_status: Warn,
+            absent: || k().without_apiserver_flag("enable-admission-plugins"),
+            absent_status: Warn,
+        },
+        Case {
+            id: "PAL-HOST-008",
+            pass: || k().with_flag(CM, "terminated-pod-gc-threshold", "10"),
+            fail: k,
+            fail_status: Warn,
+            absent: k,
+            absent_status: Warn,
+        },
+        Case {
+            id: "PAL-HOST-004",
+            pass: k,
+            fail: || k().with_kubelet_flag("hostname-override", "node-a"),
+            fail_status: Warn,
+            absent: k,
+            absent_status: Pass,
+        },
+        Case {
+            id: "PAL-HOST-005",
+            pass: || k().with_kubelet_config("eventRecordQPS", json!(5)),
+            fail: || k().with_kubelet_config("eventRecordQPS", json!(-1)),
+            fail_status: Warn,
+            absent: k,
+            absent_status: Pass,
+        },
+        Case {
+            id: "PAL-TLS-034",
+            pass: || {
+                k().with_kubelet_config("tlsCertFile", json!("/var/lib/kubelet/pki/kubelet.crt"))
+                    .with_kubelet_config("tlsPrivateKeyFile", json!("/var/lib/kubelet/pki/kubelet.key"))
+            },
+            fail: || k().with_kubelet_config("tlsCertFile", json!("/var/lib/kubelet/pki/kubelet.crt")),
+            fail_status: Warn,
+            absent: k,
+            absent_status: Warn,
+        },
+        Case {
+            id: "PAL-HOST-006",
+            pass: || k().with_kubelet_config("podPidsLimit", json!(4096)),
+            fail: || k().with_kubelet_config("podPidsLimit", json!(-1)),
+            fail_status: Warn,
+            absent: k,
+            absent_status: Warn,
+        },
+        Case {
+            id: "PAL-HOST-007",
+            pass: || k().with_kubelet_config("seccompDefault", json!(true)),
+            fail: || k().with_kubelet_config("seccompDefault", json!(false)),
+            fail_status: Warn,
+            absent: k,
+            absent_status: Warn,
+        },
+        Case {
             id: "PAL-HOST-001",
             pass: || k().with_kubelet_config("streamingConnectionIdleTimeout", json!("5m")),
             fail: || k().with_kubelet_flag("streaming-connection-idle-timeout", "0"),
@@ -880,5 +941,24 @@ fn kubeadm_default_is_judged_like_a_cis_audit_of_a_fresh_kubeadm_cluster() {
         ["PAL-AUTHZ-001", "PAL-AUTHZ-002", "PAL-AUTHZ-003", "PAL-AUTHZ-006", "PAL-TLS-011", "PAL-AUTHN-020"]
     {
         assert_eq!(status(id), Status::Pass, "{id}");
+    }
+}
+
+#[test]
+fn cis_automated_controls_fail_and_manual_controls_warn() {
+    for case in cases() {
+        let check = find(case.id).unwrap();
+        for (fw, id) in check.meta.refs {
+            if *fw != "cis-1.12" {
+                continue;
+            }
+            let control = crate::frameworks::cis_control(id).unwrap();
+            let want = if control.automated { Status::Fail } else { Status::Warn };
+            assert_eq!(
+                case.fail_status, want,
+                "{} maps to CIS {id} (automated: {})",
+                case.id, control.automated
+            );
+        }
     }
 }

@@ -42,6 +42,18 @@ pub struct ScanArgs {
     /// Do not print progress to stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Only collect (and write `--snapshot-out`): run no checks, print no verdicts. For moving
+    /// evidence out of an air-gapped network, and for measuring collection alone.
+    #[arg(long, requires = "snapshot_out")]
+    pub collect_only: bool,
+    /// How to print the verdicts: `table` (grouped by area, colored on a terminal), `json` (stable
+    /// report) or `sarif` (SARIF 2.1.0 for code-scanning tools).
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: crate::report::Format,
+    /// Exit with code 1 when any check fails at this severity or above
+    /// (`critical`, `high`, `medium`, `low`, `info`). Without it a completed scan exits 0.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<crate::domain::Severity>,
 }
 
 /// Where a scan reads its cluster from.
@@ -129,8 +141,9 @@ pub async fn collect_snapshot_with(
     }
 }
 
-/// Run `palisade scan`. Exit code 0 when a snapshot was collected (even with gaps), 2 when the
-/// cluster could not be scanned at all.
+/// Run `palisade scan`: collect, judge, print the verdicts in `--format` on stdout (what was
+/// collected goes to stderr unless `--quiet`). Exit code 0 when the scan completed, 1 when a check
+/// failed at or above `--fail-on`, 2 when the cluster could not be scanned at all.
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let source = args.source()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -140,8 +153,13 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
         std::fs::write(out, &json).with_context(|| format!("cannot write {}", out.display()))?;
         eprintln!("snapshot written to {} ({} bytes)", out.display(), json.len());
     }
-    print!("{}", summary(&snap));
-    Ok(ExitCode::SUCCESS)
+    if !args.quiet {
+        eprint!("{}", summary(&snap));
+    }
+    if args.collect_only {
+        return Ok(ExitCode::SUCCESS);
+    }
+    super::scan_report::print_report(&snap, &source, args.format, args.fail_on)
 }
 
 /// A human summary of what a snapshot holds and what it lacks.

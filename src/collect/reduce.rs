@@ -242,7 +242,13 @@ impl Reducer {
     }
 
     /// Add a node's KubeletConfiguration (from `/configz` or a file).
-    pub fn add_kubelet_config(&mut self, node: &str, config: Value) {
+    pub fn add_kubelet_config(&mut self, node: &str, mut config: Value) {
+        // `/configz` serves the settings without the type header a config file carries: drop it
+        // so both sources give the same evidence.
+        if let Value::Object(map) = &mut config {
+            map.remove("kind");
+            map.remove("apiVersion");
+        }
         self.kubelet_configs.insert(node.to_string(), config);
     }
 
@@ -403,6 +409,29 @@ impl Reducer {
             }
         }
 
+        // Files a component names but the source could not read: say so, so a check on their
+        // content answers `unknown` with this reason rather than guessing.
+        for c in &components {
+            for (kind, flag, _) in FILE_FLAGS {
+                let Some(path) = c.flag(flag).filter(|_| c.kind == *kind) else { continue };
+                let have = self
+                    .files
+                    .iter()
+                    .any(|f| f.path == path && (f.node.is_none() || c.node.is_none() || f.node == c.node));
+                if !have {
+                    let source = match self.origin.source {
+                        crate::snapshot::Source::Api => "the Kubernetes API does not serve node files",
+                        _ => "the dump has no files/<node>/ copy of it",
+                    };
+                    self.gaps.push(Gap {
+                        what: format!("file {}:{path}", c.node.as_deref().unwrap_or("*")),
+                        reason: GapReason::NotCollected,
+                        detail: format!("{} --{flag} names this file; {source}", c.describe()),
+                    });
+                }
+            }
+        }
+
         // Kubelets: one entry per known node, with its configuration or why it is missing.
         let mut kubelets = Vec::new();
         let mut node_names: BTreeSet<String> = self.nodes.iter().map(|n| n.name.clone()).collect();
@@ -471,6 +500,24 @@ impl Reducer {
                 self.gaps.push(Gap { what: g.resource().into(), reason, detail });
             }
         }
+
+        // A stable order whatever the source or page order, so snapshots of the same cluster
+        // compare and diff cleanly.
+        self.nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        self.namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+        self.pods.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.service_accounts.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.secrets.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        for roles in [&mut self.roles, &mut self.cluster_roles] {
+            roles.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        }
+        for bindings in [&mut self.role_bindings, &mut self.cluster_role_bindings] {
+            bindings.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        }
+        self.network_policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.daemonsets.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        self.files.sort_by(|a, b| (&a.node, &a.path).cmp(&(&b.node, &b.path)));
+        components.sort_by(|a, b| (a.kind, &a.node, &a.name).cmp(&(b.kind, &b.node, &b.name)));
 
         snap.components =
             Evidence { origin: Some(origin.clone()), state: component_state, items: components };
@@ -715,7 +762,15 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
         let by_name = ComponentKind::recognize(str_at(c, &["name"]));
         let by_command =
             array(c, "command").first().and_then(Value::as_str).and_then(ComponentKind::recognize);
-        by_name.or(by_command).map(|k| (k, c))
+        // `registry.k8s.io/kube-proxy:v1.31.4` → `kube-proxy` (a container named `proxy` is common).
+        let by_image = c
+            .get("image")
+            .and_then(Value::as_str)
+            .map(|i| i.split('@').next().unwrap_or(i))
+            .map(|i| i.rsplit('/').next().unwrap_or(i))
+            .map(|i| i.split(':').next().unwrap_or(i))
+            .and_then(ComponentKind::recognize);
+        by_name.or(by_command).or(by_image).map(|k| (k, c))
     });
     let (kind, container) = found?;
     let mut tokens: Vec<String> = strings(container, "command");
@@ -1135,6 +1190,19 @@ mod tests {
         assert_eq!(api.len(), 1);
         assert_eq!(api[0].flag("profiling"), Some("false"));
         assert_eq!(api[0].name, "kube-apiserver-cp-1");
+    }
+
+    #[test]
+    fn a_config_file_named_by_a_flag_but_not_collected_is_a_gap() {
+        let mut pod = mirror_pod("cp-1");
+        pod["spec"]["containers"][0]["command"] =
+            json!(["kube-apiserver", "--encryption-provider-config=/etc/kubernetes/enc.yaml"]);
+        let mut r = Reducer::new(Origin::new(Source::Api, chrono::Utc::now()));
+        r.add_object(&pod);
+        let snap = r.finish("c", complete());
+        let gap = snap.gaps.iter().find(|g| g.what == "file cp-1:/etc/kubernetes/enc.yaml").expect("a gap");
+        assert_eq!(gap.reason, GapReason::NotCollected);
+        assert!(gap.detail.contains("--encryption-provider-config"), "{}", gap.detail);
     }
 
     #[test]

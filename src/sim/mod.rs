@@ -3,7 +3,8 @@
 //!
 //! It owns the server ([`server`]), its PKI ([`tls`]), identities and settings ([`settings`]),
 //! the indexed object store with pagination ([`store`]), discovery ([`resources`]), server-side
-//! tables for kubectl ([`table`]), fault injection ([`faults`]), and sample loading ([`sample`]). Everything Palisade does against it, it does
+//! tables for kubectl ([`table`]), fault injection ([`faults`]),, sample loading ([`sample`]) and the
+//! synthetic cluster generator ([`generate`]). Everything Palisade does against it, it does
 //! against a real cluster: there is no back door.
 //!
 //! ```no_run
@@ -17,6 +18,7 @@
 //! ```
 
 pub mod faults;
+pub mod generate;
 pub mod resources;
 pub mod sample;
 pub mod server;

@@ -249,3 +249,94 @@ async fn an_unreachable_server_is_a_clear_error() {
     assert!(matches!(err, CollectError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains("cannot reach"), "{err}");
 }
+
+/// Everything in a snapshot except where and when it was observed.
+fn without_origin(snap: &Snapshot) -> serde_json::Value {
+    let mut v = serde_json::to_value(snap).unwrap();
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                m.remove("origin");
+                m.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v.as_object_mut().unwrap().remove("collected_at");
+    v
+}
+
+#[tokio::test]
+async fn a_sample_scanned_live_and_from_its_dump_gives_the_same_evidence() {
+    let dir = palisade::sim::sample::samples_dir().join("kubeadm-default");
+    let sim = start(SimConfig::new(palisade::sim::sample::load_dir(&dir).unwrap())).await;
+    let live = kube::collect("kubeadm-default", &sim.credentials(), quick()).await.unwrap();
+    let offline = palisade::collect::dump::collect(&dir).unwrap();
+    let (l, o) = (without_origin(&live), without_origin(&offline));
+    for group in [
+        "nodes",
+        "namespaces",
+        "service_accounts",
+        "secrets",
+        "roles",
+        "cluster_roles",
+        "role_bindings",
+        "cluster_role_bindings",
+        "network_policies",
+        "daemonsets",
+        "kubelets",
+        "cni",
+    ] {
+        assert_eq!(l[group], o[group], "{group} differs between the live scan and the dump");
+    }
+    // The control plane: the dump's manifests and the live mirror pods are the same components.
+    let flags = |s: &Snapshot| {
+        let mut v: Vec<_> = s.components.iter().map(|c| (c.kind, c.node.clone(), c.flags.clone())).collect();
+        v.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+        v
+    };
+    assert_eq!(flags(&live), flags(&offline));
+    assert_eq!(live.cluster.control_plane, ControlPlane::SelfManaged);
+    assert_eq!(offline.cluster.control_plane, ControlPlane::SelfManaged);
+    assert!(live.components_of(ComponentKind::KubeApiserver).count() >= 1);
+    // The API also serves the static pods as mirror pods (owned by their Node); the dump has
+    // them as manifests. Every other pod is the same.
+    let not_mirror = |s: &Snapshot| {
+        s.pods
+            .iter()
+            .filter(|p| p.owner.as_ref().is_none_or(|o| o.kind != "Node"))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(not_mirror(&live), not_mirror(&offline));
+    assert!(live.pods.len() > not_mirror(&live).len(), "mirror pods are served");
+}
+
+#[tokio::test]
+async fn progress_is_reported_for_every_resource_and_the_kubelets() {
+    let sim = start(SimConfig::new(cluster("progress", 30, SimSettings::default()))).await;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = seen.clone();
+    let opts = LiveOptions {
+        page_size: 10,
+        progress: Some(std::sync::Arc::new(move |p: &kube::Progress| sink.lock().unwrap().push(p.clone()))),
+        ..quick()
+    };
+    kube::collect("progress", &sim.credentials(), opts).await.unwrap();
+    let seen = seen.lock().unwrap();
+    let listed: Vec<&str> = seen
+        .iter()
+        .filter_map(|p| match p {
+            kube::Progress::Listed { resource, .. } => Some(*resource),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(listed.len(), 11, "{listed:?}");
+    assert!(seen.contains(&kube::Progress::Listed { resource: "pods", items: 31, state: "complete".into() }));
+    assert!(
+        seen.iter().filter(|p| matches!(p, kube::Progress::Listing { resource: "pods", .. })).count() >= 4
+    );
+    assert!(seen.contains(&kube::Progress::Kubelets { done: 3, total: 3 }));
+}

@@ -223,3 +223,49 @@ async fn a_tls_1_3_floor_refuses_tls_1_2_clients() {
     let (code, _) = get(&sim, "/version", None).await;
     assert_eq!(code, 200);
 }
+
+#[tokio::test]
+async fn every_bundled_sample_loads_cleanly_and_serves_what_it_claims() {
+    for name in sample::BUNDLED {
+        let builder = sample::load_builder(&sample::samples_dir().join(name)).unwrap();
+        assert!(builder.warnings().is_empty(), "{name}: {:?}", builder.warnings());
+    }
+    let load = |name: &str| sample::load_dir(sample::samples_dir().join(name)).unwrap();
+
+    // managed: no control-plane pods, a provider version.
+    let sim = SimServer::start(SimConfig::new(load("managed"))).await.unwrap();
+    let (_, pods) = get(&sim, "/api/v1/namespaces/kube-system/pods", Some(&sim.token)).await;
+    let names: Vec<&str> =
+        pods["items"].as_array().unwrap().iter().map(|p| p["metadata"]["name"].as_str().unwrap()).collect();
+    assert!(names.iter().any(|n| n.starts_with("aws-node-")), "{names:?}");
+    assert!(!names.iter().any(|n| n.starts_with("kube-apiserver")), "{names:?}");
+    let (_, version) = get(&sim, "/version", None).await;
+    assert_eq!(version["gitVersion"], "v1.31.2-eks-94953ac");
+
+    // hardened: three API servers, network policies, anonymous refused outright.
+    let sim = SimServer::start(SimConfig::new(load("hardened"))).await.unwrap();
+    let (_, pods) = get(
+        &sim,
+        "/api/v1/namespaces/kube-system/pods?labelSelector=component%3Dkube-apiserver",
+        Some(&sim.token),
+    )
+    .await;
+    assert_eq!(pods["items"].as_array().unwrap().len(), 3);
+    let (_, netpols) =
+        get(&sim, "/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies", Some(&sim.token)).await;
+    assert!(netpols["items"].as_array().unwrap().iter().any(|p| p["metadata"]["name"] == "default-deny"));
+    let (code, _) = get(&sim, "/version", None).await;
+    assert_eq!(code, 401, "--anonymous-auth=false means no anonymous requests at all");
+
+    // legacy: cluster-admin is bound to system:anonymous, so anonymous reads succeed.
+    let sim = SimServer::start(SimConfig::new(load("legacy"))).await.unwrap();
+    let (code, secrets) = get(&sim, "/api/v1/secrets", None).await;
+    assert_eq!(code, 200);
+    assert!(secrets["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["data"].as_object().is_none_or(|d| d.values().all(|v| v == ""))));
+    let (_, configz) = get(&sim, "/api/v1/nodes/node-1/proxy/configz", None).await;
+    assert_eq!(configz["kubeletconfig"]["authorization"]["mode"], "AlwaysAllow");
+}
