@@ -25,6 +25,7 @@ mod netpol_generated;
 mod netpol_samples;
 mod netpol_semantics;
 mod netpol_support;
+mod rbac_api;
 mod rbac_checks;
 mod rbac_cli;
 mod sim_api;
