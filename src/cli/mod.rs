@@ -7,10 +7,14 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod cluster;
+pub mod migrate;
 pub mod netpol;
 pub mod scan;
 pub mod scan_report;
+pub mod serve;
 pub mod sim;
+pub mod user;
 
 /// Palisade keeps a fleet of Kubernetes clusters secure and compliant.
 #[derive(Debug, Parser)]
@@ -24,6 +28,16 @@ pub struct Cli {
 pub enum Command {
     /// Read a snapshot JSON file and print what it holds.
     Snapshot(SnapshotArgs),
+    /// Run the Palisade server (HTTP API and dashboard).
+    Serve(serve::ServeArgs),
+    /// Create the database if missing and apply the migrations.
+    Migrate,
+    /// Manage local users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Manage the cluster registry.
+    #[command(subcommand)]
+    Cluster(Box<cluster::ClusterCommand>),
     /// RBAC analysis of a dump or snapshot: who can do what.
     Rbac(rbac::RbacArgs),
     /// Serve a sample or generated cluster as a Kubernetes API over HTTPS (for tests and demos).
@@ -43,8 +57,13 @@ pub struct SnapshotArgs {
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
+    crate::startup::install_crypto_provider();
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
+        Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Migrate => migrate::run().map(|()| ExitCode::SUCCESS),
+        Command::User(cmd) => user::run(&cmd).map(|()| ExitCode::SUCCESS),
+        Command::Cluster(cmd) => cluster::run(&cmd).map(|()| ExitCode::SUCCESS),
         Command::Rbac(args) => rbac::run(&args),
         Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
@@ -81,4 +100,28 @@ fn snapshot_summary(args: &SnapshotArgs) -> anyhow::Result<ExitCode> {
         snap.gaps.len()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Run a future on a fresh runtime (for subcommands that need the database).
+pub(crate) fn block_on<F: std::future::Future<Output = anyhow::Result<()>>>(f: F) -> anyhow::Result<()> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build()?.block_on(f)
+}
+
+/// Connect to the configured database (embedded fallback included), run `f`, disconnect.
+pub(crate) fn with_pool<F, Fut>(f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(sqlx::PgPool) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<()>>,
+{
+    use anyhow::Context;
+    let settings = crate::config::Settings::load().context("cannot load the settings")?;
+    block_on(async {
+        let (pool, embedded) = crate::store::db::connect_for_serve(&settings).await?;
+        let result = f(pool.clone()).await;
+        pool.close().await;
+        if let Some(pg) = embedded {
+            pg.stop();
+        }
+        result
+    })
 }

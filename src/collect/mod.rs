@@ -2,6 +2,7 @@
 //! [`crate::snapshot::Snapshot`]. Only this module and `sim` talk to clusters.
 
 pub mod client;
+pub mod connect;
 pub mod dump;
 pub mod kube;
 pub mod reduce;

@@ -2,6 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod names;
+pub use names::{validate_password, ClusterName, GroupName, Labels, Username};
+
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*

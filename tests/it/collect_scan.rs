@@ -76,3 +76,22 @@ async fn a_kubeconfig_with_a_credential_plugin_is_refused_before_any_request() {
         collect_snapshot(&ScanSource::Kubeconfig { path: kubeconfig, context: None }).await.unwrap_err();
     assert!(format!("{err:#}").contains("never runs programs"), "{err:#}");
 }
+
+#[tokio::test]
+async fn scanning_through_a_kubeconfig_context_reads_the_live_cluster() {
+    let dir = palisade::sim::sample::samples_dir().join("legacy");
+    let sim = palisade::sim::SimServer::start(palisade::sim::SimConfig::new(
+        palisade::sim::sample::load_dir(&dir).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, sim.kubeconfig()).unwrap();
+    // The `<name>-cert` context authenticates with the client certificate instead of the token.
+    let source = ScanSource::Kubeconfig { path: kubeconfig, context: Some("legacy-cert".into()) };
+    let snap = collect_snapshot(&source).await.unwrap();
+    assert_eq!(snap.cluster.name, "legacy-cert");
+    assert_eq!(snap.cluster.version.as_ref().map(|v| v.minor), Some(19));
+    assert!(snap.nodes.is_complete() && !snap.nodes.is_empty());
+}

@@ -1,0 +1,160 @@
+//! Settings: the embedded defaults < `config/default.toml` < `config/<environment>.toml` <
+//! `PALISADE__SECTION__KEY` environment variables (`DATABASE_URL` is honoured as well).
+//!
+//! Secrets are wrapped in [`SecretString`] so they never appear in `Debug` output; [`Settings::redacted`]
+//! renders the effective settings for people with every secret replaced.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The defaults, compiled in so the binary works from any directory.
+const DEFAULTS: &str = include_str!("../config/default.toml");
+
+/// All of Palisade's settings.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    /// Where Palisade keeps its own files (key file, embedded PostgreSQL).
+    pub data_dir: PathBuf,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub secrets: SecretSettings,
+    pub auth: AuthSettings,
+}
+
+/// The HTTP server.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerSettings {
+    pub listen: SocketAddr,
+    pub body_limit_bytes: usize,
+    /// Mark the session cookie `Secure` (set when served behind TLS).
+    pub secure_cookies: bool,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+}
+
+/// The PostgreSQL connection.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DatabaseSettings {
+    /// Connection URL. May hold a password, hence secret.
+    pub url: SecretString,
+    pub max_connections: u32,
+    pub acquire_timeout_secs: u64,
+    /// Start a private PostgreSQL under `data_dir` when none answers at the default URL.
+    pub embedded_fallback: bool,
+    pub embedded_port: u16,
+}
+
+/// The key that encrypts cluster credentials at rest.
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecretSettings {
+    /// Base64 of 32 bytes; empty means "use `key_file`".
+    pub key: SecretString,
+    pub key_file: PathBuf,
+    /// Keys still accepted for decryption while rotating (base64).
+    #[serde(default)]
+    pub previous_keys: Vec<SecretString>,
+}
+
+/// Sessions and login throttling.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    pub session_ttl_hours: i64,
+    pub max_failed_logins: i64,
+    pub failed_login_window_secs: i64,
+}
+
+/// The default database URL; the embedded fallback only replaces this one, never a URL someone set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/palisade";
+
+impl Settings {
+    /// Load settings from the current directory's `config/` and the environment.
+    pub fn load() -> anyhow::Result<Settings> {
+        Self::load_from(Path::new("config"))
+    }
+
+    /// Load settings with `dir` as the configuration directory.
+    pub fn load_from(dir: &Path) -> anyhow::Result<Settings> {
+        use config::{Config, Environment, File, FileFormat};
+        let environment =
+            std::env::var("PALISADE_ENVIRONMENT").unwrap_or_else(|_| "local".to_string()).to_lowercase();
+        let mut builder = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(File::from(dir.join("default.toml")).required(false))
+            .add_source(File::from(dir.join(format!("{environment}.toml"))).required(false))
+            .add_source(
+                Environment::with_prefix("PALISADE")
+                    .prefix_separator("__")
+                    .separator("__")
+                    .try_parsing(true)
+                    .list_separator(",")
+                    .with_list_parse_key("secrets.previous_keys"),
+            );
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            builder = builder.set_override("database.url", url)?;
+        }
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        Ok(settings)
+    }
+
+    /// Whether the database URL is still the built-in default (so the embedded fallback may apply).
+    pub fn uses_default_database(&self) -> bool {
+        self.database.url.expose_secret() == DEFAULT_DATABASE_URL
+    }
+
+    /// The settings as text for people, with every secret redacted.
+    pub fn redacted(&self) -> String {
+        let db_url = redact_url(self.database.url.expose_secret());
+        format!(
+            "data_dir = {:?}\n[server]\nlisten = \"{}\"\nbody_limit_bytes = {}\nsecure_cookies = {}\nworkers = {}\n\
+             [database]\nurl = \"{}\"\nmax_connections = {}\nacquire_timeout_secs = {}\nembedded_fallback = {}\n\
+             embedded_port = {}\n[secrets]\nkey = \"{}\"\nkey_file = {:?}\nprevious_keys = {} key(s) [redacted]\n\
+             [auth]\nsession_ttl_hours = {}\nmax_failed_logins = {}\nfailed_login_window_secs = {}\n",
+            self.data_dir,
+            self.server.listen,
+            self.server.body_limit_bytes,
+            self.server.secure_cookies,
+            self.server.workers,
+            db_url,
+            self.database.max_connections,
+            self.database.acquire_timeout_secs,
+            self.database.embedded_fallback,
+            self.database.embedded_port,
+            if self.secrets.key.expose_secret().is_empty() { "" } else { "[redacted]" },
+            self.secrets.key_file,
+            self.secrets.previous_keys.len(),
+            self.auth.session_ttl_hours,
+            self.auth.max_failed_logins,
+            self.auth.failed_login_window_secs,
+        )
+    }
+}
+
+/// Replace the password of a URL (if any) with `[redacted]`.
+pub fn redact_url(raw: &str) -> String {
+    match url::Url::parse(raw) {
+        Ok(mut url) => {
+            if url.password().is_some() {
+                let _ = url.set_password(Some("redacted"));
+            }
+            url.to_string()
+        }
+        Err(_) => "[unparseable url redacted]".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_defaults_load_and_passwords_are_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::load_from(dir.path()).unwrap();
+        assert_eq!(settings.server.body_limit_bytes, 1_048_576);
+        assert_eq!(redact_url("postgres://u:hunter2@db/x"), "postgres://u:redacted@db/x");
+        assert!(!settings.redacted().contains("hunter2"));
+    }
+}

@@ -1,0 +1,116 @@
+//! Builds the running application: shared state, the HTTP server bound to its listener, and the
+//! first-start admin account. Integration tests build it the same way on port 0.
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::{web, App, HttpServer};
+use sqlx::PgPool;
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::domain::{Role, Username};
+use crate::secrets::Cipher;
+use crate::store::users;
+use crate::web::AppState;
+
+/// Make ring the process-wide rustls provider. Normal builds only link ring, but test builds also
+/// link aws-lc-rs (through a dev-dependency), and then rustls cannot pick one by itself. Safe to
+/// call any number of times.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A built server, bound to its port but not yet running.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Bind the listener and assemble the server. The pool must already be migrated
+    /// ([`crate::store::connect`] does that).
+    pub fn build(settings: Settings, pool: PgPool, cipher: Cipher) -> anyhow::Result<Application> {
+        install_crypto_provider();
+        let listener = TcpListener::bind(settings.server.listen)
+            .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
+        let port = listener.local_addr()?.port();
+        let workers = settings.server.workers;
+        let body_limit = settings.server.body_limit_bytes;
+        let state = AppState::new(pool, settings, cipher);
+        let data = web::Data::new(state.clone());
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .wrap(Compress::default())
+                .wrap(
+                    DefaultHeaders::new()
+                        .add(("X-Content-Type-Options", "nosniff"))
+                        .add(("X-Frame-Options", "DENY"))
+                        .add(("Referrer-Policy", "same-origin"))
+                        .add((
+                            "Content-Security-Policy",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+                             frame-ancestors 'none'",
+                        )),
+                )
+                .wrap(actix_web::middleware::from_fn(crate::web::auth::resolve_identity))
+                .wrap(TracingLogger::default())
+                .app_data(data.clone())
+                .configure(|cfg| crate::web::configure(cfg, body_limit))
+        })
+        .listen(listener)?;
+        if workers > 0 {
+            server = server.workers(workers);
+        }
+        Ok(Application { port, server: server.run(), state })
+    }
+
+    /// The port actually bound (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (pool, settings, cipher) the handlers see.
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serve until the process is asked to stop (SIGINT/SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// On first start (no users at all) create `admin` with `password` or a generated one.
+/// Returns the generated password so the caller can print it once.
+pub async fn ensure_admin(pool: &PgPool, password: Option<String>) -> anyhow::Result<Option<String>> {
+    if users::count(pool).await? > 0 {
+        return Ok(None);
+    }
+    let (password, generated) = match password.filter(|p| !p.is_empty()) {
+        Some(p) => {
+            crate::domain::validate_password(&p)
+                .map_err(|e| anyhow::anyhow!("PALISADE_ADMIN_PASSWORD: {e}"))?;
+            (p, false)
+        }
+        None => (crate::store::sessions::new_secret().0, true),
+    };
+    let name: Username = "admin".parse().map_err(anyhow::Error::msg)?;
+    match users::create(pool, &name, &password, Role::Admin).await {
+        Ok(_) => {}
+        // Another replica created it first.
+        Err(crate::store::StoreError::Conflict(_)) => return Ok(None),
+        Err(e) => return Err(e.into()),
+    }
+    crate::store::audit::record(
+        pool,
+        &crate::store::audit::Actor::system(),
+        "user.create",
+        Some("admin"),
+        serde_json::json!({"role": "admin", "first_start": true}),
+    )
+    .await?;
+    Ok(generated.then_some(password))
+}

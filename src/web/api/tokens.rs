@@ -1,0 +1,134 @@
+//! API tokens: created by a user (role no higher than the creator's), shown once, listed by
+//! metadata only, revocable by their owner or an admin.
+
+use actix_web::{delete, get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::store::audit;
+use crate::store::tokens::{self, ApiToken};
+use crate::web::auth::Authenticated;
+use crate::web::error::{ApiError, Problem};
+use crate::web::AppState;
+
+/// A token to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// What the token is for (1-100 characters).
+    #[schema(example = "ci-pipeline")]
+    pub name: String,
+    /// Defaults to the creator's role; may not exceed it.
+    pub role: Option<Role>,
+    /// When the token stops working; absent means never.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A created token: its metadata and the secret, shown this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub token: ApiToken,
+    /// Send as `Authorization: Bearer <secret>`. It cannot be shown again.
+    pub secret: String,
+}
+
+/// Query for listing tokens.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct TokenQuery {
+    /// Admins: list every user's tokens.
+    pub all: Option<bool>,
+}
+
+/// The caller's tokens (admins may ask for all).
+#[utoipa::path(tag = "tokens", params(TokenQuery), responses(
+    (status = 200, body = Vec<ApiToken>),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem),
+))]
+#[get("/api/v1/tokens")]
+pub async fn list_tokens(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    q: web::Query<TokenQuery>,
+) -> Result<web::Json<Vec<ApiToken>>, ApiError> {
+    let user = if q.all == Some(true) {
+        who.require(Role::Admin)?;
+        None
+    } else {
+        Some(who.user_id)
+    };
+    Ok(web::Json(tokens::list(&state.pool, user).await?))
+}
+
+/// Create a token for the caller.
+#[utoipa::path(tag = "tokens", request_body = CreateToken, responses(
+    (status = 201, body = CreatedToken),
+    (status = 400, body = Problem),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem, description = "the role exceeds the caller's"),
+))]
+#[post("/api/v1/tokens")]
+pub async fn create_token(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    body: web::Json<CreateToken>,
+) -> Result<HttpResponse, ApiError> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest("the token name must be 1-100 printable characters".into()));
+    }
+    let role = body.role.unwrap_or(who.role);
+    if role > who.role {
+        return Err(ApiError::Forbidden(format!(
+            "a token cannot have more rights than its creator: you are `{}`, the token asks for `{role}`",
+            who.role
+        )));
+    }
+    if body.expires_at.is_some_and(|t| t <= Utc::now()) {
+        return Err(ApiError::BadRequest("expires_at is in the past".into()));
+    }
+    let (token, secret) = tokens::create(&state.pool, who.user_id, name, role, body.expires_at).await?;
+    audit::record(
+        &state.pool,
+        &who.actor(),
+        "token.create",
+        Some(&token.name),
+        serde_json::json!({"id": token.id, "role": role, "expires_at": token.expires_at}),
+    )
+    .await?;
+    Ok(HttpResponse::Created().json(CreatedToken { token, secret }))
+}
+
+/// Revoke a token (its owner or an admin). It stops working at once.
+#[utoipa::path(tag = "tokens", params(("id" = Uuid, Path)), responses(
+    (status = 204, description = "revoked"),
+    (status = 401, body = Problem),
+    (status = 404, body = Problem),
+))]
+#[delete("/api/v1/tokens/{id}")]
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner();
+    let token = tokens::get(&state.pool, id).await?;
+    // Someone else's token is "not found" to a non-admin, so ids cannot be probed.
+    let token = token
+        .filter(|t| t.user_id == who.user_id || who.role == Role::Admin)
+        .filter(|t| t.revoked_at.is_none())
+        .ok_or_else(|| ApiError::NotFound(format!("no live token with id {id}")))?;
+    tokens::revoke(&state.pool, id).await?;
+    audit::record(
+        &state.pool,
+        &who.actor(),
+        "token.revoke",
+        Some(&token.name),
+        serde_json::json!({"id": id}),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

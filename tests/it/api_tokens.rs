@@ -1,0 +1,148 @@
+//! API tokens: shown once, stored hashed, capped by the creator's role, revocable at once.
+
+use palisade::domain::Role;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, bearer_client, spawn_app};
+
+#[tokio::test]
+async fn a_token_cannot_exceed_its_creators_role() {
+    let app = spawn_app().await;
+    let viewer = app.client_with_role(Role::Viewer).await;
+    let resp = viewer
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({"name": "ci", "role": "editor"}))
+        .send()
+        .await
+        .unwrap();
+    let d = assert_problem(resp, 403).await;
+    assert!(d.contains("more rights than its creator"), "{d}");
+    let resp = viewer.post(app.url("/api/v1/tokens")).json(&json!({"name": "ci"})).send().await.unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    assert_eq!(created["role"], "viewer");
+}
+
+#[tokio::test]
+async fn a_token_never_acts_above_its_owners_current_role() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::Editor).await;
+    let token = app.create_token(&user, Role::Editor).await;
+    // Demoting the owner revokes tokens above the new role.
+    app.admin
+        .patch(app.url(&format!("/api/v1/users/{}", user.id)))
+        .json(&json!({"role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    let resp = bearer_client(&token).get(app.url("/api/v1/auth/me")).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+#[tokio::test]
+async fn a_revoked_token_stops_working_at_once() {
+    let app = spawn_app().await;
+    let resp = app
+        .admin
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({"name": "pipeline", "role": "viewer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let created: Value = resp.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap();
+    assert!(secret.starts_with("pal_"));
+    let client = bearer_client(secret);
+    assert_eq!(client.get(app.url("/api/v1/clusters")).send().await.unwrap().status(), 200);
+
+    let id = created["id"].as_str().unwrap();
+    let resp = app.admin.delete(app.url(&format!("/api/v1/tokens/{id}"))).send().await.unwrap();
+    assert_eq!(resp.status(), 204);
+    let resp = client.get(app.url("/api/v1/clusters")).send().await.unwrap();
+    assert_problem(resp, 401).await;
+    // Listing shows metadata only, never the secret.
+    let list = app.admin.get(app.url("/api/v1/tokens")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("pipeline") && !list.contains(secret));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refused() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::Viewer).await;
+    let (_, secret) = palisade::store::tokens::create(
+        &app.pool,
+        user.id,
+        "old",
+        Role::Viewer,
+        Some(chrono::Utc::now() - chrono::Duration::seconds(1)),
+    )
+    .await
+    .unwrap();
+    let resp = bearer_client(&secret).get(app.url("/api/v1/clusters")).send().await.unwrap();
+    assert_problem(resp, 401).await;
+    let resp = app
+        .admin
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({"name": "x", "expires_at": "2001-01-01T00:00:00Z"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(assert_problem(resp, 400).await.contains("in the past"));
+}
+
+#[tokio::test]
+async fn tokens_are_stored_only_as_hashes() {
+    let app = spawn_app().await;
+    let created: Value = app
+        .admin
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({"name": "hashed"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = created["secret"].as_str().unwrap();
+    let rows: Vec<(Vec<u8>, String)> =
+        sqlx::query_as("SELECT token_hash, prefix FROM api_tokens").fetch_all(&app.pool).await.unwrap();
+    for (hash, prefix) in rows {
+        assert_eq!(hash.len(), 32);
+        assert!(!hash.windows(secret.len().min(8)).any(|w| secret.as_bytes().starts_with(w)));
+        assert!(prefix.len() < 12);
+    }
+    let dump: String = sqlx::query_scalar("SELECT string_agg(t::text, '|') FROM api_tokens t")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(!dump.contains(&secret[4..]));
+}
+
+#[tokio::test]
+async fn someone_elses_token_cannot_be_revoked_by_a_non_admin() {
+    let app = spawn_app().await;
+    let created: Value = app
+        .admin
+        .post(app.url("/api/v1/tokens"))
+        .json(&json!({"name": "admins"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let editor = app.client_with_role(Role::Editor).await;
+    let resp = editor
+        .delete(app.url(&format!("/api/v1/tokens/{}", created["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 404).await;
+    let resp = bearer_client(created["secret"].as_str().unwrap())
+        .get(app.url("/api/v1/auth/me"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
