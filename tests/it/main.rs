@@ -24,5 +24,6 @@ mod netpol_support;
 mod rbac_checks;
 mod rbac_cli;
 mod sim_api;
+mod sim_demo;
 mod sim_kubectl;
 mod tls_fixture;
