@@ -29,5 +29,6 @@ mod rbac_api;
 mod rbac_checks;
 mod rbac_cli;
 mod sim_api;
+mod sim_demo;
 mod sim_kubectl;
 mod tls_fixture;
