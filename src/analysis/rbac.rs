@@ -1342,6 +1342,15 @@ pub fn system_grant(binding: &Binding, subject: &Subject) -> Option<&'static str
             }
         }
     }
+    // Amazon EKS: the provider's own components are users and groups named `eks:*`, bound by
+    // `eks:*` bindings to `eks:*` roles. Grants to anyone else on such a binding are not recognized.
+    if binding.name.starts_with("eks:")
+        && binding.role_ref.name.starts_with("eks:")
+        && matches!(subject.kind.as_str(), "User" | "Group")
+        && subject.name.starts_with("eks:")
+    {
+        return Some("Amazon EKS: the managed control plane's own component");
+    }
     if subject.kind == "ServiceAccount" {
         let ns = subject.namespace.as_deref().unwrap_or("");
         if KNOWN_ADDON_SERVICE_ACCOUNTS.iter().any(|(n, s)| *n == ns && *s == subject.name) {
