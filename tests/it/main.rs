@@ -30,5 +30,6 @@ mod rbac_checks;
 mod rbac_cli;
 mod rbac_samples;
 mod sim_api;
+mod sim_demo;
 mod sim_kubectl;
 mod tls_fixture;
