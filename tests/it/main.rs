@@ -29,6 +29,7 @@ mod netpol_support;
 mod rbac_api;
 mod rbac_checks;
 mod rbac_cli;
+mod rbac_samples;
 mod sim_api;
 mod sim_demo;
 mod sim_kubectl;
