@@ -48,8 +48,9 @@ fn timed(bin: &Path, args: &[&str]) -> Measured {
     if !out.status.success() {
         eprintln!("palisade {args:?} failed:\n{stderr}");
     }
-    let summary = String::from_utf8_lossy(&out.stdout);
-    Measured { wall, peak_rss_kib, status: summary.lines().take(16).collect::<Vec<_>>().join("\n") }
+    // palisade's own stderr (the collection summary) comes before time's report.
+    let summary = stderr.split("\tCommand being timed").next().unwrap_or("");
+    Measured { wall, peak_rss_kib, status: summary.lines().take(40).collect::<Vec<_>>().join("\n") }
 }
 
 fn parse_elapsed(s: &str) -> Duration {
@@ -142,6 +143,34 @@ async fn write_dump(kubeconfig: &Path, dir: &Path) -> u64 {
     bytes
 }
 
+/// The same dump as `kubectl get -A -o yaml` would write it: every JSON list rewritten as YAML.
+fn yaml_copy(json_dir: &Path, yaml_dir: &Path) -> u64 {
+    let mut bytes = 0;
+    for entry in walk(json_dir) {
+        let rel = entry.strip_prefix(json_dir).unwrap();
+        let target = yaml_dir.join(rel).with_extension("yaml");
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&std::fs::read(&entry).unwrap()).unwrap();
+        let text = serde_yaml::to_string(&value).unwrap();
+        bytes += text.len() as u64;
+        std::fs::write(target, text).unwrap();
+    }
+    bytes
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` / `cargo test --benches` probes
@@ -159,28 +188,52 @@ fn main() {
     let _sim = start_sim(&bin, &spec, &kubeconfig);
     eprintln!("simulator ready in {:.1?}", started.elapsed());
 
-    let live =
-        timed(&bin, &["scan", "--quiet", "--kubeconfig", kc, "--snapshot-out", snapshot.to_str().unwrap()]);
+    let snap_out = snapshot.to_str().unwrap();
+    let live = timed(&bin, &["scan", "--collect-only", "--kubeconfig", kc, "--snapshot-out", snap_out]);
     let snapshot_bytes = std::fs::metadata(&snapshot).map(|m| m.len()).unwrap_or(0);
     eprintln!("{}", live.status);
 
     let rt = tokio::runtime::Runtime::new().unwrap();
     let dump_bytes = rt.block_on(write_dump(&kubeconfig, &dump));
-    let from_dump = timed(&bin, &["scan", "--quiet", "--from", dump.to_str().unwrap()]);
+    let full = timed(&bin, &["scan", "--quiet", "--format", "json", "--kubeconfig", kc]);
+    let dump_snap = work.path().join("dump-snapshot.json");
+    let dump_out = dump_snap.to_str().unwrap();
+    let from_dump = timed(
+        &bin,
+        &["scan", "--collect-only", "--from", dump.to_str().unwrap(), "--snapshot-out", dump_out],
+    );
     eprintln!("{}", from_dump.status);
+
+    let yaml_dump = work.path().join("dump-yaml");
+    let yaml_bytes = yaml_copy(&dump, &yaml_dump);
+    let from_yaml = timed(
+        &bin,
+        &["scan", "--collect-only", "--from", yaml_dump.to_str().unwrap(), "--snapshot-out", dump_out],
+    );
 
     println!("| what | wall time | peak RSS | size |");
     println!("|---|---|---|---|");
     println!(
-        "| live scan over HTTPS (`{spec}`) | {:.1} s | {} MB | snapshot JSON {:.1} MB |",
+        "| live collection over HTTPS (`scan --collect-only`, `{spec}`) | {:.1} s | {} MB | snapshot JSON {:.1} MB |",
         live.wall.as_secs_f64(),
         live.peak_rss_kib / 1024,
         snapshot_bytes as f64 / 1e6
+    );
+    println!(
+        "| live scan with every check (`scan --format json`) | {:.1} s | {} MB | |",
+        full.wall.as_secs_f64(),
+        full.peak_rss_kib / 1024
     );
     println!(
         "| dump read (`scan --from`, JSON lists + configz) | {:.1} s | {} MB | dump {:.1} MB |",
         from_dump.wall.as_secs_f64(),
         from_dump.peak_rss_kib / 1024,
         dump_bytes as f64 / 1e6
+    );
+    println!(
+        "| dump read (`scan --from`, the same dump as YAML) | {:.1} s | {} MB | dump {:.1} MB |",
+        from_yaml.wall.as_secs_f64(),
+        from_yaml.peak_rss_kib / 1024,
+        yaml_bytes as f64 / 1e6
     );
 }

@@ -133,9 +133,12 @@ async fn main() -> anyhow::Result<()> {
             .find_map(|l| l.trim().strip_prefix(p).map(|v| v.trim().to_string()))
             .unwrap_or_else(|| "?".into())
     };
-    let errors = report.lines().filter(|l| l.contains("Non-2xx") || l.contains("Socket errors")).collect::<Vec<_>>();
+    let errors =
+        report.lines().filter(|l| l.contains("Non-2xx") || l.contains("Socket errors")).collect::<Vec<_>>();
     println!("{report}");
-    println!("| clusters | page | connections | duration | requests/s | p50 | p99 | server peak RSS | errors |");
+    println!(
+        "| clusters | page | connections | duration | requests/s | p50 | p99 | server peak RSS | errors |"
+    );
     println!("|---|---|---|---|---|---|---|---|---|");
     println!(
         "| {n_clusters} | 100 ({bytes} B JSON) | {connections} | {seconds} s | {rps} | {} | {} | {} MiB | {} |",

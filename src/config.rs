@@ -22,6 +22,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub secrets: SecretSettings,
     pub auth: AuthSettings,
+    /// Scheduled scanning (see `scheduler::SchedulerSettings`).
+    #[serde(default)]
+    pub scheduler: crate::scheduler::SchedulerSettings,
 }
 
 /// The HTTP server.

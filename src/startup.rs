@@ -27,6 +27,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    scheduler: Option<crate::scheduler::SchedulerHandle>,
 }
 
 impl Application {
@@ -64,7 +65,13 @@ impl Application {
         if workers > 0 {
             server = server.workers(workers);
         }
-        Ok(Application { port, server: server.run(), state })
+        // The scan scheduler (issue 7): leases due scans in PostgreSQL; every replica runs one.
+        let scheduler = state.settings.scheduler.enabled.then(|| {
+            let s = &state.settings.scheduler;
+            crate::scheduler::Scheduler::for_server(state.pool.clone(), state.cipher.clone(), s.clone())
+                .spawn()
+        });
+        Ok(Application { port, server: server.run(), state, scheduler })
     }
 
     /// The port actually bound (useful with port 0).
@@ -79,7 +86,11 @@ impl Application {
 
     /// Serve until the process is asked to stop (SIGINT/SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(scheduler) = self.scheduler {
+            scheduler.shutdown().await;
+        }
+        served
     }
 }
 

@@ -224,7 +224,7 @@ fn non_resource_url_matches(rule: &PolicyRule, path: &str) -> bool {
 }
 
 /// The authenticated identity of a request: a user name and its groups.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Identity {
     pub user: Option<String>,
     pub groups: Vec<String>,
@@ -305,7 +305,7 @@ enum SubjectKey<'a> {
 }
 
 /// Where a binding's grant applies.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(tag = "scope", content = "namespace", rename_all = "snake_case")]
 pub enum Scope {
     Cluster,
@@ -682,7 +682,7 @@ fn resolve_aggregation(roles: &[&Role]) -> Vec<Vec<RuleId>> {
 // Views (serializable answers for the CLI and the API)
 
 /// A binding as shown to a user.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct BindingView {
     /// `ClusterRoleBinding` or `RoleBinding`.
     pub kind: &'static str,
@@ -711,7 +711,7 @@ impl fmt::Display for BindingView {
 }
 
 /// A role as shown to a user.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct RoleView {
     /// `ClusterRole` or `Role`.
     pub kind: String,
@@ -751,8 +751,9 @@ impl fmt::Display for RoleView {
 }
 
 /// A rule as shown to a user, with the ClusterRole it was aggregated from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RuleView {
+    #[schema(value_type = Object)]
     pub rule: PolicyRule,
     /// The role that declares the rule (differs from the bound role under aggregation).
     pub from: String,
@@ -795,10 +796,11 @@ pub fn describe_subject(s: &Subject) -> String {
 }
 
 /// One grant to a subject.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct GrantView {
     pub binding: BindingView,
     /// The subject of the binding that matched (the identity itself or one of its groups).
+    #[schema(value_type = Object)]
     pub via_subject: Subject,
     pub role: RoleView,
     pub scope: Scope,
@@ -811,7 +813,7 @@ pub struct GrantView {
 }
 
 /// What a subject can do.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Permissions {
     pub identity: Identity,
     /// In `system:masters`: every request is allowed regardless of RBAC.
@@ -825,8 +827,9 @@ pub struct Permissions {
 // Who can
 
 /// One subject that may perform the asked request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct WhoCanEntry {
+    #[schema(value_type = Object)]
     pub subject: Subject,
     pub binding: BindingView,
     pub role: RoleView,
@@ -839,7 +842,7 @@ pub struct WhoCanEntry {
 }
 
 /// The answer to "who can VERB RESOURCE [in NAMESPACE]".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct WhoCan {
     /// The request in words.
     pub request: String,

@@ -13,7 +13,8 @@
 //! The evidence text names the default assumed and the kubelet version it was assumed for.
 //! A zero duration in a config *file* means "unset" (the v1beta1 defaulting replaces it), so
 //! kubeadm's `streamingConnectionIdleTimeout: 0s` is read as the 4h default; `/configz` output is
-//! already defaulted, so a zero there is a real zero.
+//! already defaulted, so a zero there is a real zero. A file is taken as written (not defaulted)
+//! only when it proves it: another always-defaulted duration such as `syncFrequency` is zero too.
 
 use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{Kubelet, SettingSource, Snapshot, Source};
@@ -189,8 +190,10 @@ fn lookup(k: &Kubelet, flag: &str) -> Option<Found> {
         return None;
     }
     let v = k.config_value(key.path)?;
-    let from_file = matches!(k.origin.source, Source::Dump | Source::NodeAgent);
-    if from_file && key.path == "streamingConnectionIdleTimeout" && eval::duration_is_zero(&v) == Some(true) {
+    if key.path == "streamingConnectionIdleTimeout"
+        && eval::duration_is_zero(&v) == Some(true)
+        && is_raw_file(k)
+    {
         // v1beta1 defaulting treats a zero duration in the file as unset.
         return Some(Found {
             shown: format!(
@@ -202,6 +205,24 @@ fn lookup(k: &Kubelet, flag: &str) -> Option<Found> {
         });
     }
     Some(Found { shown: format!("{}: {v} in its config", key.path), value: v })
+}
+
+/// Durations the v1beta1 defaulting always makes non-zero: one of them at zero proves the config is
+/// a file as written (kubeadm writes `0s` for every duration it leaves to the defaults), not the
+/// effective configuration `/configz` serves.
+const DEFAULTED_DURATIONS: &[&str] = &[
+    "syncFrequency",
+    "fileCheckFrequency",
+    "httpCheckFrequency",
+    "nodeStatusUpdateFrequency",
+    "runtimeRequestTimeout",
+];
+
+fn is_raw_file(k: &Kubelet) -> bool {
+    matches!(k.origin.source, Source::Dump | Source::NodeAgent)
+        && DEFAULTED_DURATIONS
+            .iter()
+            .any(|p| k.config_value(p).is_some_and(|v| eval::duration_is_zero(&v) == Some(true)))
 }
 
 fn default_for(k: &Kubelet, snap: &Snapshot, flag: &str) -> Option<eval::Default> {
@@ -241,8 +262,9 @@ pub fn for_each_kubelet(
         out.push(meta.result(status, node_resource(&k.node), text, Some(k.origin.source)));
     }
     // Nodes whose kubelet was never reported: unknown, never silently skipped.
+    let reported: std::collections::HashSet<&str> = snap.kubelets.iter().map(|k| k.node.as_str()).collect();
     for n in snap.nodes.iter() {
-        if !snap.kubelets.iter().any(|k| k.node == n.name) {
+        if !reported.contains(n.name.as_str()) {
             let why = snap
                 .kubelets
                 .state

@@ -42,6 +42,10 @@ pub struct ScanArgs {
     /// Do not print progress to stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Only collect (and write `--snapshot-out`): run no checks, print no verdicts. For moving
+    /// evidence out of an air-gapped network, and for measuring collection alone.
+    #[arg(long, requires = "snapshot_out")]
+    pub collect_only: bool,
     /// How to print the verdicts: `table` (grouped by area, colored on a terminal), `json` (stable
     /// report) or `sarif` (SARIF 2.1.0 for code-scanning tools).
     #[arg(long, value_enum, default_value = "table")]
@@ -151,6 +155,9 @@ pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     }
     if !args.quiet {
         eprint!("{}", summary(&snap));
+    }
+    if args.collect_only {
+        return Ok(ExitCode::SUCCESS);
     }
     super::scan_report::print_report(&snap, &source, args.format, args.fail_on)
 }

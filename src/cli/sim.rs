@@ -2,23 +2,28 @@
 //! HTTPS, and write a kubeconfig for it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 
-use crate::sim::{sample, Access, FaultRule, SimConfig, SimServer};
+use crate::sim::generate::{self, GenerateSpec};
+use crate::sim::{sample, Access, ClusterData, FaultRule, SimConfig, SimServer};
 
 /// Arguments of `palisade sim`.
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("source").required(true).args(["from", "sample"])))]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["from", "sample", "generate"])))]
 pub struct SimArgs {
-    /// Serve this sample directory (kubectl-style YAML + manifests/ + kubelet/ + sim.yaml).
+    /// Serve this sample directory or .tar.gz (kubectl-style YAML + manifests/ + kubelet/ + sim.yaml).
     #[arg(long, value_name = "DIR")]
     pub from: Option<PathBuf>,
     /// Serve a bundled sample by name: kubeadm-default, hardened, legacy, managed.
     #[arg(long, value_name = "NAME")]
     pub sample: Option<String>,
+    /// Generate a synthetic cluster, deterministic by seed:
+    /// `nodes=N,namespaces=N,pods=N,roles=N,bindings=N,netpols=N,seed=S` (omitted keys keep defaults).
+    #[arg(long, value_name = "SPEC")]
+    pub generate: Option<String>,
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: SocketAddr,
@@ -50,24 +55,7 @@ pub fn run(args: SimArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
-    let dir = match (&args.from, &args.sample) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(name)) => {
-            let dir = sample::samples_dir().join(name);
-            if !dir.is_dir() {
-                anyhow::bail!(
-                    "no bundled sample named `{name}` in {} (available: {})",
-                    sample::samples_dir().display(),
-                    sample::BUNDLED.join(", ")
-                );
-            }
-            dir
-        }
-        (None, None) => anyhow::bail!("say what to serve: --from DIR or --sample NAME"),
-    };
-    let builder = sample::load_builder(&dir)?;
-    let warnings = builder.warnings().to_vec();
-    let cluster = builder.finish();
+    let (cluster, warnings) = load(&args)?;
     for w in &warnings {
         eprintln!("warning: {w}");
     }
@@ -87,9 +75,8 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
         config = config.fault(FaultRule::parse(spec).map_err(anyhow::Error::msg)?);
     }
     let handle = SimServer::start(config).await?;
-    let counts = summary(handle.cluster());
     println!("simulating cluster `{}` at {}", handle.name, handle.url);
-    println!("{counts}");
+    println!("{}", summary(handle.cluster()));
     if let Some(path) = &args.kubeconfig_out {
         write_private(path, &handle.kubeconfig())?;
         println!("kubeconfig written to {} (contexts `{1}` and `{1}-cert`)", path.display(), handle.name);
@@ -103,8 +90,37 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Build the cluster to serve, with any warnings from loading it.
+fn load(args: &SimArgs) -> anyhow::Result<(ClusterData, Vec<String>)> {
+    if let Some(spec) = &args.generate {
+        let spec: GenerateSpec = spec.parse().map_err(anyhow::Error::msg)?;
+        let started = std::time::Instant::now();
+        let cluster = generate::generate(&spec);
+        eprintln!("generated `{}` in {:.1?}", cluster.name, started.elapsed());
+        return Ok((cluster, Vec::new()));
+    }
+    let dir = match (&args.from, &args.sample) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(name)) => {
+            let dir = sample::samples_dir().join(name);
+            if !dir.is_dir() {
+                anyhow::bail!(
+                    "no bundled sample named `{name}` in {} (available: {})",
+                    sample::samples_dir().display(),
+                    sample::BUNDLED.join(", ")
+                );
+            }
+            dir
+        }
+        (None, None) => anyhow::bail!("say what to serve: --from DIR, --sample NAME or --generate SPEC"),
+    };
+    let builder = sample::load_builder(&dir)?;
+    let warnings = builder.warnings().to_vec();
+    Ok((builder.finish(), warnings))
+}
+
 /// One line of object counts.
-fn summary(cluster: &crate::sim::ClusterData) -> String {
+fn summary(cluster: &ClusterData) -> String {
     crate::sim::resources::RESOURCES
         .iter()
         .enumerate()
@@ -114,16 +130,20 @@ fn summary(cluster: &crate::sim::ClusterData) -> String {
         .join(" · ")
 }
 
-/// Write a file only its owner can read (it holds a token and a private key).
-fn write_private(path: &std::path::Path, text: &str) -> anyhow::Result<()> {
+/// Write a file only its owner can read (it holds a token and a private key). It is written
+/// under a temporary name and renamed, so a process waiting for it never reads half a file.
+fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     use std::io::Write;
     #[cfg(unix)]
     use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("partial");
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     opts.mode(0o600);
-    let mut f = opts.open(path).with_context(|| format!("cannot write {}", path.display()))?;
-    f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", path.display()))?;
+    let mut f = opts.open(&tmp).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.write_all(text.as_bytes()).with_context(|| format!("cannot write {}", tmp.display()))?;
+    f.sync_all().with_context(|| format!("cannot write {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
     Ok(())
 }

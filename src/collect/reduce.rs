@@ -762,7 +762,15 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
         let by_name = ComponentKind::recognize(str_at(c, &["name"]));
         let by_command =
             array(c, "command").first().and_then(Value::as_str).and_then(ComponentKind::recognize);
-        by_name.or(by_command).map(|k| (k, c))
+        // `registry.k8s.io/kube-proxy:v1.31.4` → `kube-proxy` (a container named `proxy` is common).
+        let by_image = c
+            .get("image")
+            .and_then(Value::as_str)
+            .map(|i| i.split('@').next().unwrap_or(i))
+            .map(|i| i.rsplit('/').next().unwrap_or(i))
+            .map(|i| i.split(':').next().unwrap_or(i))
+            .and_then(ComponentKind::recognize);
+        by_name.or(by_command).or(by_image).map(|k| (k, c))
     });
     let (kind, container) = found?;
     let mut tokens: Vec<String> = strings(container, "command");

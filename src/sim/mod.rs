@@ -3,7 +3,8 @@
 //!
 //! It owns the server ([`server`]), its PKI ([`tls`]), identities and settings ([`settings`]),
 //! the indexed object store with pagination ([`store`]), discovery ([`resources`]), server-side
-//! tables for kubectl ([`table`]), fault injection ([`faults`]), and sample loading ([`sample`]). Everything Palisade does against it, it does
+//! tables for kubectl ([`table`]), fault injection ([`faults`]),, sample loading ([`sample`]) and the
+//! synthetic cluster generator ([`generate`]), and the demo fleet of `serve --demo` ([`demo`]). Everything Palisade does against it, it does
 //! against a real cluster: there is no back door.
 //!
 //! ```no_run
@@ -16,7 +17,9 @@
 //! # Ok(()) }
 //! ```
 
+pub mod demo;
 pub mod faults;
+pub mod generate;
 pub mod resources;
 pub mod sample;
 pub mod server;

@@ -166,35 +166,33 @@ impl ClusterBuilder {
     }
 
     fn insert(&mut self, idx: usize, stored: StoredObject) -> Result<(), ObjectError> {
-        let store = &mut self.stores[idx];
-        // Most sources add in order; appending and sorting once at the end would be faster
-        // still, but a sorted insert keeps duplicates detectable here.
-        match store.items.last() {
-            Some(last) if (&*last.namespace, &*last.name) < (&*stored.namespace, &*stored.name) => {
-                store.items.push(stored);
-                Ok(())
-            }
-            None => {
-                store.items.push(stored);
-                Ok(())
-            }
-            Some(_) => match store
-                .items
-                .binary_search_by(|o| ResourceStore::key_cmp(o, &stored.namespace, &stored.name))
-            {
-                Ok(pos) => {
-                    let key = format!("{}/{}", stored.namespace, stored.name);
-                    store.items[pos] = stored;
-                    let kind = RESOURCES[idx].kind.to_string();
-                    let err = ObjectError::Duplicate { kind, key };
-                    self.warnings.push(err.to_string());
-                    Ok(())
+        // Appended now, sorted once in `finish`: a generator adding 100,000 pods in any order
+        // must not pay for sorted inserts.
+        self.stores[idx].items.push(stored);
+        Ok(())
+    }
+
+    /// Sort every resource by (namespace, name); of duplicate keys the one added last wins.
+    fn sort_and_dedup(&mut self) {
+        for (idx, store) in self.stores.iter_mut().enumerate() {
+            // Stable sort keeps insertion order among equal keys, so "last wins" is well defined.
+            store.items.sort_by(|a, b| (&*a.namespace, &*a.name).cmp(&(&*b.namespace, &*b.name)));
+            let before = store.items.len();
+            let mut deduped: Vec<StoredObject> = Vec::with_capacity(before);
+            for item in store.items.drain(..) {
+                match deduped.last_mut() {
+                    Some(last) if last.namespace == item.namespace && last.name == item.name => {
+                        let err = ObjectError::Duplicate {
+                            kind: RESOURCES[idx].kind.to_string(),
+                            key: format!("{}/{}", item.namespace, item.name),
+                        };
+                        self.warnings.push(err.to_string());
+                        *last = item;
+                    }
+                    _ => deduped.push(item),
                 }
-                Err(pos) => {
-                    store.items.insert(pos, stored);
-                    Ok(())
-                }
-            },
+            }
+            store.items = deduped;
         }
     }
 
@@ -255,6 +253,7 @@ impl ClusterBuilder {
                 }
             }
         }
+        self.sort_and_dedup();
         ClusterData {
             name: self.name,
             version,

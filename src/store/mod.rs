@@ -5,8 +5,11 @@
 pub mod audit;
 pub mod clusters;
 pub mod db;
+pub mod findings;
+pub mod scans;
 pub mod sessions;
 pub mod tokens;
+pub mod trends;
 pub mod users;
 
 pub use db::{connect, MIGRATOR};

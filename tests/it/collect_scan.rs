@@ -17,15 +17,17 @@ async fn scanning_a_dump_through_the_library_gives_the_snapshot_the_cli_writes()
 
     let out = dir.path().join("snap.json");
     let status = Command::new(env!("CARGO_BIN_EXE_palisade"))
-        .args(["scan", "--quiet", "--from"])
+        .args(["scan", "--from"])
         .arg(dir.path())
         .arg("--snapshot-out")
         .arg(&out)
         .output()
         .unwrap();
     assert!(status.status.success(), "{}", String::from_utf8_lossy(&status.stderr));
-    let stdout = String::from_utf8_lossy(&status.stdout);
-    assert!(stdout.contains("namespaces") && stdout.contains("not collected"), "{stdout}");
+    // What was collected (and what was not) goes to stderr; stdout carries the verdicts.
+    let stderr = String::from_utf8_lossy(&status.stderr);
+    assert!(stderr.contains("namespaces") && stderr.contains("not collected"), "{stderr}");
+    assert!(stderr.contains("pods: not_collected: the dump holds no Pod objects"), "{stderr}");
     let written = Snapshot::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(written.namespaces.items, snap.namespaces.items);
 }
@@ -73,4 +75,23 @@ async fn a_kubeconfig_with_a_credential_plugin_is_refused_before_any_request() {
     let err =
         collect_snapshot(&ScanSource::Kubeconfig { path: kubeconfig, context: None }).await.unwrap_err();
     assert!(format!("{err:#}").contains("never runs programs"), "{err:#}");
+}
+
+#[tokio::test]
+async fn scanning_through_a_kubeconfig_context_reads_the_live_cluster() {
+    let dir = palisade::sim::sample::samples_dir().join("legacy");
+    let sim = palisade::sim::SimServer::start(palisade::sim::SimConfig::new(
+        palisade::sim::sample::load_dir(&dir).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, sim.kubeconfig()).unwrap();
+    // The `<name>-cert` context authenticates with the client certificate instead of the token.
+    let source = ScanSource::Kubeconfig { path: kubeconfig, context: Some("legacy-cert".into()) };
+    let snap = collect_snapshot(&source).await.unwrap();
+    assert_eq!(snap.cluster.name, "legacy-cert");
+    assert_eq!(snap.cluster.version.as_ref().map(|v| v.minor), Some(19));
+    assert!(snap.nodes.is_complete() && !snap.nodes.is_empty());
 }

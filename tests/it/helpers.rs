@@ -78,6 +78,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.data_dir = data_dir.path().to_path_buf();
     settings.secrets.key = SecretString::from(palisade::secrets::generate_key_b64());
     settings.secrets.key_file = data_dir.path().join("secret.key");
+    // Tests that scan turn the scheduler on themselves (tests/it/history_*.rs).
+    settings.scheduler.enabled = false;
     adjust(&mut settings);
 
     let pool = store::connect(url.as_str(), settings.database.max_connections, Duration::from_secs(5))

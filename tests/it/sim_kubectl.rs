@@ -102,3 +102,31 @@ async fn kubectl_reports_a_wrong_token_as_unauthorized() {
     assert!(!ok);
     assert!(err.contains("Unauthorized") || err.contains("must be logged in"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_pages_through_a_generated_cluster_in_chunks_of_500() {
+    let spec: palisade::sim::generate::GenerateSpec =
+        "nodes=40,namespaces=30,pods=2600,roles=300,bindings=300,netpols=90,seed=3".parse().unwrap();
+    let cluster = palisade::sim::generate::generate(&spec);
+    let sim = SimServer::start(SimConfig::new(cluster)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kc = dir.path().join("kubeconfig");
+    std::fs::write(&kc, sim.kubeconfig()).unwrap();
+    let (pods, netpols, rbs) = tokio::task::spawn_blocking(move || {
+        (
+            kubectl(&kc, &["get", "pods", "-A", "--chunk-size=500", "-o", "name"]),
+            kubectl(&kc, &["get", "networkpolicies", "-A", "--no-headers"]),
+            kubectl(&kc, &["get", "rolebindings,clusterrolebindings", "-A", "-o", "name"]),
+        )
+    })
+    .await
+    .unwrap();
+    assert!(pods.0, "{}", pods.2);
+    let names: std::collections::BTreeSet<&str> = pods.1.lines().collect();
+    assert_eq!(names.len(), 2600, "every pod once across six pages");
+    assert!(netpols.0, "{}", netpols.2);
+    assert_eq!(netpols.1.lines().count(), 90);
+    assert!(netpols.1.contains("default-deny-ingress"), "{}", netpols.1);
+    assert!(rbs.0, "{}", rbs.2);
+    assert_eq!(rbs.1.lines().count(), 300);
+}

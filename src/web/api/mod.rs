@@ -8,9 +8,14 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod clusters;
+pub mod findings;
 pub mod health;
+pub mod rbac;
+pub mod scans;
 pub mod tokens;
+pub mod trends;
 pub mod users;
 
 use actix_web::{web, HttpResponse};
@@ -54,6 +59,20 @@ use super::error::{ApiError, Problem};
         clusters::check_cluster,
         clusters::replace_credentials,
         audit::list_audit,
+        checks::list_checks,
+        checks::get_check,
+        scans::trigger_scan,
+        scans::list_scans,
+        scans::get_scan,
+        scans::scan_results,
+        scans::scan_diff,
+        scans::get_schedule,
+        scans::set_schedule,
+        findings::list_findings,
+        trends::get_trends,
+        trends::fleet,
+        rbac::who_can,
+        rbac::subject,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
@@ -65,6 +84,11 @@ use super::error::{ApiError, Problem};
         (name = "tokens", description = "API tokens for integrations"),
         (name = "clusters", description = "The cluster registry"),
         (name = "audit", description = "The audit log (admin)"),
+        (name = "checks", description = "The check catalog"),
+        (name = "scans", description = "Scans, their results and diffs, schedules"),
+        (name = "findings", description = "Findings across the fleet with their lifecycle"),
+        (name = "trends", description = "Trends and the fleet overview"),
+        (name = "rbac", description = "Who can do what in a cluster, from its latest snapshot"),
     )
 )]
 pub struct ApiDoc;
@@ -111,6 +135,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(clusters::check_cluster)
         .service(clusters::replace_credentials)
         .service(audit::list_audit)
+        .service(checks::list_checks)
+        .service(checks::get_check)
+        .service(scans::trigger_scan)
+        .service(scans::list_scans)
+        .service(scans::get_scan)
+        .service(scans::scan_results)
+        .service(scans::scan_diff)
+        .service(scans::get_schedule)
+        .service(scans::set_schedule)
+        .service(findings::list_findings)
+        .service(trends::get_trends)
+        .service(trends::fleet)
+        .service(rbac::who_can)
+        .service(rbac::subject)
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
         .route(
             "/api/docs",

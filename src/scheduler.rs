@@ -1,0 +1,529 @@
+//! The scheduler: queues due scans, leases them in PostgreSQL, runs collect → checks → store with a
+//! per-scan timeout under a concurrency limit, renews leases while a scan runs, records failures
+//! with their reason and retries them with backoff, and applies the retention policy.
+//!
+//! Every `palisade serve` replica runs one scheduler on the same database. PostgreSQL is the only
+//! coordination: due clusters and queued scans are picked with `FOR UPDATE SKIP LOCKED`, a running
+//! scan carries a lease (expiry + fencing token) renewed by its runner, and a scan whose replica
+//! died is claimed again once its lease has expired. Results are written in one transaction fenced
+//! on the token (see `store::scans::complete`), so a scan's results are stored exactly once.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use crate::checks::CheckOptions;
+use crate::collect::client::ClusterCredentials;
+use crate::collect::kube::{LiveOptions, Progress, ProgressFn};
+use crate::domain::Status;
+use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress, ScanStoreError};
+
+/// Scheduler settings (`[scheduler]` in the configuration files, `PALISADE__SCHEDULER__*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SchedulerSettings {
+    /// Run the scheduler in this replica (`false` makes a replica serve the API only).
+    pub enabled: bool,
+    /// Interval between scans of a cluster without its own schedule.
+    pub default_interval_secs: u64,
+    /// How often the scheduler looks for due and queued scans.
+    pub tick_millis: u64,
+    /// Scans this replica runs at the same time.
+    pub max_concurrent: usize,
+    /// Scans running at the same time across all replicas (0: no fleet-wide limit).
+    pub global_max_concurrent: i64,
+    /// A lease not renewed for this long is taken over by another replica.
+    pub lease_secs: u64,
+    /// A scan that takes longer fails with "timed out".
+    pub scan_timeout_secs: u64,
+    /// Attempts per scan including the first; a failure with attempts left queues a retry.
+    pub max_attempts: i32,
+    /// First retry delay; doubles per attempt up to `retry_max_secs`.
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    /// Compressed snapshots kept per cluster (the newest ones).
+    pub snapshots_kept: i64,
+    /// Per-result detail older than this is pruned; summaries are kept forever. 0: keep all.
+    pub retention_days: i64,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            default_interval_secs: 3600,
+            tick_millis: 1000,
+            max_concurrent: 8,
+            global_max_concurrent: 0,
+            lease_secs: 30,
+            scan_timeout_secs: 600,
+            max_attempts: 3,
+            retry_base_secs: 30,
+            retry_max_secs: 900,
+            snapshots_kept: 3,
+            retention_days: 90,
+        }
+    }
+}
+
+/// When a cluster is scanned.
+#[derive(Debug, Clone)]
+pub enum Schedule {
+    Every(Duration),
+    Cron(Box<cron::Schedule>),
+}
+
+impl Schedule {
+    /// Parse a stored schedule: an interval, a cron expression (5 fields `min hour dom mon dow`, or
+    /// 6–7 with seconds and year), or neither for `default`.
+    pub fn parse(
+        interval_seconds: Option<i32>,
+        cron: Option<&str>,
+        default: Duration,
+    ) -> Result<Self, String> {
+        match (interval_seconds, cron) {
+            (Some(_), Some(_)) => {
+                Err("a schedule is either an interval or a cron expression, not both".into())
+            }
+            (Some(s), None) if s >= 1 => Ok(Schedule::Every(Duration::from_secs(s as u64))),
+            (Some(s), None) => Err(format!("the interval must be at least 1 second, not {s}")),
+            (None, Some(expr)) => {
+                let fields = expr.split_whitespace().count();
+                let full = if fields == 5 { format!("0 {expr}") } else { expr.to_string() };
+                cron::Schedule::from_str(&full)
+                    .map(|s| Schedule::Cron(Box::new(s)))
+                    .map_err(|e| format!("`{expr}` is not a valid cron expression: {e}"))
+            }
+            (None, None) => Ok(Schedule::Every(default)),
+        }
+    }
+
+    /// The next due time after `now`.
+    pub fn next_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Schedule::Every(d) => now + chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::hours(1)),
+            Schedule::Cron(s) => s.after(&now).next().unwrap_or(now + chrono::Duration::days(365)),
+        }
+    }
+}
+
+/// Delay before retry number `attempt + 1` after attempt `attempt` failed: `base * 2^(attempt-1)`,
+/// at most `max`.
+pub fn backoff(attempt: i32, base: Duration, max: Duration) -> Duration {
+    let exp = attempt.saturating_sub(1).clamp(0, 20) as u32;
+    base.saturating_mul(2u32.saturating_pow(exp)).min(max)
+}
+
+/// Why a scan could not produce results, in words a user understands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanFailure {
+    pub reason: String,
+}
+
+impl<E: std::fmt::Display> From<E> for ScanFailure {
+    fn from(e: E) -> Self {
+        ScanFailure { reason: e.to_string() }
+    }
+}
+
+/// Reports progress of a running scan; the runner stores the latest value with each heartbeat.
+pub type ProgressSink = watch::Sender<ScanProgress>;
+
+/// Produces the results of one cluster: in the server, collect live → run the checks.
+pub trait Scanner: Send + Sync + 'static {
+    fn scan(
+        &self,
+        cluster_id: Uuid,
+        progress: ProgressSink,
+    ) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>>;
+}
+
+/// Loads what a live scan needs for one cluster: its name and decrypted credentials.
+pub type CredentialLoader =
+    Arc<dyn Fn(Uuid) -> BoxFuture<'static, Result<(String, ClusterCredentials), String>> + Send + Sync>;
+
+/// The server's scanner: collect the cluster live over its API, then run every check.
+pub struct LiveScanner {
+    load: CredentialLoader,
+    check_options: CheckOptions,
+    live: LiveOptions,
+}
+
+impl LiveScanner {
+    /// `scan_timeout` bounds the collection; the scheduler's own timeout bounds the whole scan.
+    pub fn new(load: CredentialLoader, check_options: CheckOptions, scan_timeout: Duration) -> Self {
+        let live = LiveOptions { scan_timeout, ..LiveOptions::default() };
+        Self { load, check_options, live }
+    }
+}
+
+/// Turns collector progress events into the scan's progress (phase and object count).
+fn progress_reporter(sink: ProgressSink) -> ProgressFn {
+    let listed: Arc<std::sync::Mutex<std::collections::HashMap<&'static str, usize>>> = Default::default();
+    Arc::new(move |p: &Progress| {
+        let Ok(mut listed) = listed.lock() else { return };
+        let (phase, done, total) = match p {
+            Progress::Listing { resource, items } | Progress::Listed { resource, items, .. } => {
+                listed.insert(resource, *items);
+                (format!("collecting {resource}"), listed.values().sum::<usize>() as u64, None)
+            }
+            Progress::Kubelets { done, total } => {
+                ("reading kubelet configuration".to_string(), *done as u64, Some(*total as u64))
+            }
+        };
+        sink.send_replace(ScanProgress { phase, done, total });
+    })
+}
+
+impl Scanner for LiveScanner {
+    fn scan(
+        &self,
+        cluster_id: Uuid,
+        progress: ProgressSink,
+    ) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>> {
+        let load = Arc::clone(&self.load);
+        let options = self.check_options.clone();
+        let mut live = self.live.clone();
+        Box::pin(async move {
+            let (name, creds) = load(cluster_id)
+                .await
+                .map_err(|e| ScanFailure { reason: format!("cannot load the cluster's credentials: {e}") })?;
+            live.progress = Some(progress_reporter(progress.clone()));
+            let snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
+            let objects = progress.borrow().done;
+            progress.send_replace(ScanProgress { phase: "checking".into(), done: objects, total: None });
+            // The checks are CPU-bound: keep them off the async workers.
+            let (snapshot, results) = tokio::task::spawn_blocking(move || {
+                let results = crate::checks::run_all(&snapshot, &options);
+                (snapshot, results)
+            })
+            .await
+            .map_err(|e| ScanFailure { reason: format!("the checks crashed: {e}") })?;
+            let partial = !snapshot.gaps.is_empty() || results.iter().any(|r| r.status == Status::Unknown);
+            Ok(ScanOutcome { results, snapshot: Some(snapshot), partial })
+        })
+    }
+}
+
+/// A running scheduler. Dropping the handle does not stop it; call [`SchedulerHandle::shutdown`]
+/// (hand running scans back to the queue) or [`SchedulerHandle::abort`] (stop at once, as if the
+/// process died: leases expire and another replica takes over).
+pub struct SchedulerHandle {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    /// This replica's lease owner name.
+    pub owner: String,
+}
+
+impl SchedulerHandle {
+    /// Stop claiming, cancel running scans and put them back in the queue.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Stop immediately without touching the database, like a crash.
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// The scheduler of one replica.
+pub struct Scheduler {
+    pool: PgPool,
+    settings: SchedulerSettings,
+    scanner: Arc<dyn Scanner>,
+    owner: String,
+}
+
+impl Scheduler {
+    pub fn new(pool: PgPool, settings: SchedulerSettings, scanner: Arc<dyn Scanner>) -> Self {
+        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "palisade".into());
+        let owner = format!("{host}-{}", Uuid::new_v4().simple());
+        Self { pool, settings, scanner, owner }
+    }
+
+    /// The server's scheduler: live scans of registered clusters with their stored credentials.
+    pub fn for_server(
+        pool: PgPool,
+        cipher: Arc<crate::secrets::Cipher>,
+        settings: SchedulerSettings,
+    ) -> Self {
+        let loader_pool = pool.clone();
+        let load: CredentialLoader = Arc::new(move |id| {
+            let pool = loader_pool.clone();
+            let cipher = Arc::clone(&cipher);
+            Box::pin(async move {
+                let cluster = crate::store::clusters::get(&pool, id)
+                    .await
+                    .map_err(|e| format!("database error: {e}"))?
+                    .ok_or_else(|| "the cluster was deleted".to_string())?;
+                let creds = crate::store::clusters::load_credentials(&pool, &cipher, id)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok((cluster.name, creds))
+            })
+        });
+        let timeout = Duration::from_secs(settings.scan_timeout_secs.max(1));
+        let scanner = LiveScanner::new(load, CheckOptions::default(), timeout);
+        Self::new(pool, settings, Arc::new(scanner))
+    }
+
+    /// Start the scheduler loop on the current runtime.
+    pub fn spawn(self) -> SchedulerHandle {
+        let (stop, stopped) = watch::channel(false);
+        let owner = self.owner.clone();
+        let task = tokio::spawn(self.run(stopped));
+        SchedulerHandle { stop, task, owner }
+    }
+
+    async fn run(self, mut stopped: watch::Receiver<bool>) {
+        let this = Arc::new(self);
+        let mut running: JoinSet<()> = JoinSet::new();
+        let mut claims: std::collections::HashMap<tokio::task::Id, Claimed> = Default::default();
+        let tick = Duration::from_millis(this.settings.tick_millis.max(10));
+        let mut ticks: u64 = 0;
+        tracing::info!(owner = %this.owner, "scheduler started");
+        loop {
+            if *stopped.borrow() {
+                break;
+            }
+            if let Err(e) = this.tick(ticks, &mut running, &mut claims).await {
+                // A database outage must not stop the scheduler: try again next tick.
+                tracing::warn!(error = %e, "scheduler tick failed");
+            }
+            ticks += 1;
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => {}
+                Some(done) = running.join_next_with_id(), if !running.is_empty() => {
+                    let id = match done { Ok((id, ())) => id, Err(e) => e.id() };
+                    claims.remove(&id);
+                }
+                _ = stopped.changed() => {}
+            }
+        }
+        // Graceful stop: cancel runs and hand their scans back so another replica starts them now.
+        running.abort_all();
+        while running.join_next().await.is_some() {}
+        for claim in claims.values() {
+            if let Err(e) = scans::release(&this.pool, claim).await {
+                tracing::warn!(scan = %claim.id, error = %e, "cannot hand the scan back; its lease will expire");
+            }
+        }
+        tracing::info!(owner = %this.owner, "scheduler stopped");
+    }
+
+    async fn tick(
+        self: &Arc<Self>,
+        ticks: u64,
+        running: &mut JoinSet<()>,
+        claims: &mut std::collections::HashMap<tokio::task::Id, Claimed>,
+    ) -> Result<(), ScanStoreError> {
+        while let Some(done) = running.try_join_next_with_id() {
+            let id = match done {
+                Ok((id, ())) => id,
+                Err(e) => e.id(),
+            };
+            claims.remove(&id);
+        }
+        let s = &self.settings;
+        if ticks % 10 == 0 {
+            scans::ensure_cluster_states(&self.pool).await?;
+        }
+        let default = Duration::from_secs(s.default_interval_secs.max(1));
+        scans::enqueue_due(&self.pool, 500, |due, now| {
+            match Schedule::parse(due.interval_seconds, due.cron.as_deref(), default) {
+                Ok(schedule) => schedule.next_after(now),
+                Err(e) => {
+                    // Stored schedules are validated on the way in; fall back rather than stall.
+                    tracing::warn!(cluster = %due.cluster_id, error = %e, "invalid stored schedule; using the default");
+                    Schedule::Every(default).next_after(now)
+                }
+            }
+        })
+        .await?;
+        let free = s.max_concurrent.saturating_sub(running.len()) as i64;
+        let global = (s.global_max_concurrent > 0).then_some(s.global_max_concurrent);
+        let claimed = scans::claim(&self.pool, &self.owner, free, global, self.lease()).await?;
+        for claim in claimed {
+            if claim.taken_over {
+                tracing::warn!(scan = %claim.id, cluster = %claim.cluster_id, "took over a scan whose lease expired");
+            }
+            let this = Arc::clone(self);
+            let c = claim.clone();
+            let handle = running.spawn(async move { this.run_scan(c).await });
+            claims.insert(handle.id(), claim);
+        }
+        // Retention once an hour per replica (idempotent; concurrent runs just find less to do).
+        if s.retention_days > 0 && ticks % (3_600_000 / s.tick_millis.max(10)).max(1) == 0 {
+            let cutoff = Utc::now() - chrono::Duration::days(s.retention_days);
+            match scans::prune_detail(&self.pool, cutoff).await {
+                Ok(n) if n > 0 => tracing::info!(removed = n, "retention pruned old result detail"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "retention failed"),
+            }
+        }
+        Ok(())
+    }
+
+    fn lease(&self) -> Duration {
+        Duration::from_secs(self.settings.lease_secs.max(1))
+    }
+
+    /// Run one claimed scan to its end: results stored, failure recorded, or lease lost.
+    #[tracing::instrument(skip_all, fields(scan = %claim.id, cluster = %claim.cluster_id, attempt = claim.attempt))]
+    async fn run_scan(self: Arc<Self>, claim: Claimed) {
+        let s = &self.settings;
+        let (tx, mut rx) = watch::channel(ScanProgress { phase: "connecting".into(), done: 0, total: None });
+        // A little longer than the collector's own timeout, whose message names the cluster; this
+        // one catches anything else that hangs (the checks, a scanner without its own timeout).
+        let work = tokio::time::timeout(
+            Duration::from_secs(s.scan_timeout_secs.max(1) + 5),
+            self.scanner.scan(claim.cluster_id, tx),
+        );
+        tokio::pin!(work);
+        // Heartbeat often enough for live progress, and at least three times per lease.
+        let beat = (self.lease() / 3).min(Duration::from_secs(1));
+        let mut ticker = tokio::time::interval(beat);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let outcome = loop {
+            tokio::select! {
+                r = &mut work => break r,
+                _ = ticker.tick() => {
+                    let progress = rx.has_changed().unwrap_or(false).then(|| rx.borrow_and_update().clone());
+                    match scans::heartbeat(&self.pool, &claim, self.lease(), progress.as_ref()).await {
+                        Ok(true) => {}
+                        Ok(false) => {
+                            tracing::warn!("lost the scan's lease to another replica; abandoning this run");
+                            return;
+                        }
+                        // PostgreSQL unreachable: keep scanning; the write at the end is fenced.
+                        Err(e) => tracing::warn!(error = %e, "cannot renew the scan's lease"),
+                    }
+                }
+            }
+        };
+        let result = match outcome {
+            Err(_) => Err(ScanFailure {
+                reason: format!("the scan timed out after {} seconds", s.scan_timeout_secs + 5),
+            }),
+            Ok(r) => r,
+        };
+        match result {
+            Ok(outcome) => self.store_outcome(&claim, outcome).await,
+            Err(failure) => self.store_failure(&claim, &failure.reason).await,
+        }
+    }
+
+    async fn store_outcome(&self, claim: &Claimed, outcome: ScanOutcome) {
+        let saving = ScanProgress { phase: "saving".into(), done: outcome.results.len() as u64, total: None };
+        let _ = scans::heartbeat(&self.pool, claim, self.lease(), Some(&saving)).await;
+        // Retry while PostgreSQL is away: the write is one transaction, so it is all or nothing.
+        for attempt in 0..12u32 {
+            match scans::complete(&self.pool, claim, &outcome, self.settings.snapshots_kept).await {
+                Ok(done) => {
+                    tracing::info!(
+                        state = done.state.as_str(),
+                        results = outcome.results.len(),
+                        new = done.changes.new,
+                        changed = done.changes.changed,
+                        gone = done.changes.gone,
+                        "scan stored"
+                    );
+                    return;
+                }
+                Err(ScanStoreError::LeaseLost) => {
+                    tracing::warn!("the scan was taken over before its results were stored; discarding them");
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "cannot store the scan's results; retrying");
+                    tokio::time::sleep(backoff(
+                        attempt as i32 + 1,
+                        Duration::from_millis(250),
+                        Duration::from_secs(5),
+                    ))
+                    .await;
+                    let _ = scans::heartbeat(&self.pool, claim, self.lease(), None).await;
+                }
+            }
+        }
+        tracing::error!("gave up storing the scan's results; the lease will expire and the scan run again");
+    }
+
+    async fn store_failure(&self, claim: &Claimed, reason: &str) {
+        let s = &self.settings;
+        let retry = (claim.attempt < s.max_attempts).then(|| {
+            backoff(
+                claim.attempt,
+                Duration::from_secs(s.retry_base_secs),
+                Duration::from_secs(s.retry_max_secs),
+            )
+        });
+        tracing::warn!(reason, "scan failed");
+        for attempt in 0..12u32 {
+            match scans::fail(&self.pool, claim, reason, retry).await {
+                Ok(_) => return,
+                Err(ScanStoreError::LeaseLost) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot record the scan's failure; retrying");
+                    tokio::time::sleep(backoff(
+                        attempt as i32 + 1,
+                        Duration::from_millis(250),
+                        Duration::from_secs(5),
+                    ))
+                    .await;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn an_interval_schedule_is_due_one_interval_later() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
+        let s = Schedule::parse(Some(900), None, Duration::from_secs(3600)).unwrap();
+        assert_eq!(s.next_after(now), now + chrono::Duration::minutes(15));
+        let d = Schedule::parse(None, None, Duration::from_secs(3600)).unwrap();
+        assert_eq!(d.next_after(now), now + chrono::Duration::hours(1));
+    }
+
+    #[test]
+    fn a_five_field_cron_expression_is_read_as_minutes_hours_days() {
+        let now = Utc.with_ymd_and_hms(2026, 3, 1, 10, 7, 30).unwrap();
+        let s = Schedule::parse(None, Some("*/15 * * * *"), Duration::from_secs(3600)).unwrap();
+        assert_eq!(s.next_after(now), Utc.with_ymd_and_hms(2026, 3, 1, 10, 15, 0).unwrap());
+        let nightly = Schedule::parse(None, Some("30 2 * * *"), Duration::from_secs(3600)).unwrap();
+        assert_eq!(nightly.next_after(now), Utc.with_ymd_and_hms(2026, 3, 2, 2, 30, 0).unwrap());
+    }
+
+    #[test]
+    fn bad_schedules_are_refused_with_a_reason() {
+        let d = Duration::from_secs(60);
+        assert!(Schedule::parse(None, Some("every tuesday"), d).unwrap_err().contains("not a valid cron"));
+        assert!(Schedule::parse(Some(0), None, d).is_err());
+        assert!(Schedule::parse(Some(60), Some("* * * * *"), d).unwrap_err().contains("not both"));
+    }
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_maximum() {
+        let (b, m) = (Duration::from_secs(30), Duration::from_secs(300));
+        assert_eq!(backoff(1, b, m), Duration::from_secs(30));
+        assert_eq!(backoff(2, b, m), Duration::from_secs(60));
+        assert_eq!(backoff(3, b, m), Duration::from_secs(120));
+        assert_eq!(backoff(10, b, m), Duration::from_secs(300));
+    }
+}

@@ -1,0 +1,563 @@
+//! Findings and their history (tables `findings`, `finding_changes`).
+//!
+//! A finding is one (cluster, check, resource), identified by [`history::finding_id`]. Storing a
+//! scan writes only what changed against the finding's current state: new findings, status or
+//! evidence changes, and findings no longer reported (`absent`). The results of any retained scan
+//! are rebuilt from the change rows (`latest change at or before the scan`), so an unchanged scan
+//! costs no rows here at all.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{FromRow, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::scans::{ScanRow, ScanStoreError};
+use crate::checks::{CheckResult, ResourceRef};
+use crate::domain::{Area, Severity, Status};
+use crate::history::{self, ChangeKind, Lifecycle, Observation, Observed};
+
+/// How many findings a stored scan created, changed and found gone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChangeStats {
+    pub new: usize,
+    pub changed: usize,
+    pub gone: usize,
+}
+
+impl ChangeStats {
+    pub fn total(&self) -> usize {
+        self.new + self.changed + self.gone
+    }
+}
+
+#[derive(FromRow)]
+struct Current {
+    id: Uuid,
+    status: String,
+    evidence: String,
+    status_since: DateTime<Utc>,
+    first_seen_at: DateTime<Utc>,
+    opened_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    reopened_at: Option<DateTime<Utc>>,
+    reopen_count: i32,
+    last_seen_at: Option<DateTime<Utc>>,
+}
+
+impl Current {
+    fn lifecycle(&self) -> Result<Lifecycle, ScanStoreError> {
+        Ok(Lifecycle {
+            status: Observed::parse(&self.status).map_err(ScanStoreError::Corrupt)?,
+            status_since: self.status_since,
+            first_seen_at: self.first_seen_at,
+            opened_at: self.opened_at,
+            resolved_at: self.resolved_at,
+            reopened_at: self.reopened_at,
+            reopen_count: self.reopen_count,
+            last_seen_at: self.last_seen_at,
+        })
+    }
+}
+
+fn status_rank(s: Status) -> u8 {
+    match s {
+        Status::Fail => 4,
+        Status::Warn => 3,
+        Status::Unknown => 2,
+        Status::Pass => 1,
+        Status::NotApplicable => 0,
+    }
+}
+
+/// One result per finding id: when a check reports the same resource twice, the worse status
+/// wins and the evidence of both is kept, so nothing is hidden.
+fn dedupe(cluster_id: Uuid, results: &[CheckResult]) -> HashMap<Uuid, CheckResult> {
+    let mut out: HashMap<Uuid, CheckResult> = HashMap::with_capacity(results.len());
+    for r in results {
+        let id = history::finding_id(cluster_id, &r.check_id, &r.resource);
+        match out.get_mut(&id) {
+            None => {
+                out.insert(id, r.clone());
+            }
+            Some(prev) => {
+                if status_rank(r.status) > status_rank(prev.status) {
+                    prev.status = r.status;
+                }
+                if prev.evidence != r.evidence {
+                    prev.evidence = format!("{}; {}", prev.evidence, r.evidence);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[derive(Default)]
+struct LifecycleRows {
+    id: Vec<Uuid>,
+    status: Vec<String>,
+    evidence: Vec<String>,
+    status_since: Vec<DateTime<Utc>>,
+    opened_at: Vec<Option<DateTime<Utc>>>,
+    resolved_at: Vec<Option<DateTime<Utc>>>,
+    reopened_at: Vec<Option<DateTime<Utc>>>,
+    reopen_count: Vec<i32>,
+    last_seen_at: Vec<Option<DateTime<Utc>>>,
+}
+
+impl LifecycleRows {
+    fn push(&mut self, id: Uuid, l: &Lifecycle, evidence: String) {
+        self.id.push(id);
+        self.status.push(l.status.as_str().to_string());
+        self.evidence.push(evidence);
+        self.status_since.push(l.status_since);
+        self.opened_at.push(l.opened_at);
+        self.resolved_at.push(l.resolved_at);
+        self.reopened_at.push(l.reopened_at);
+        self.reopen_count.push(l.reopen_count);
+        self.last_seen_at.push(l.last_seen_at);
+    }
+}
+
+/// Write the changes `results` make to the cluster's findings, as of result set `seq` at `at`.
+pub(crate) async fn apply_results(
+    tx: &mut Transaction<'_, Postgres>,
+    cluster_id: Uuid,
+    scan_id: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    results: &[CheckResult],
+) -> Result<ChangeStats, ScanStoreError> {
+    let current = sqlx::query_as::<_, Current>(
+        "SELECT id, status, evidence, status_since, first_seen_at, opened_at, resolved_at, reopened_at,
+                reopen_count, last_seen_at
+         FROM findings WHERE cluster_id = $1",
+    )
+    .bind(cluster_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut by_id: HashMap<Uuid, Current> = current.into_iter().map(|c| (c.id, c)).collect();
+    let incoming = dedupe(cluster_id, results);
+    let mut stats = ChangeStats::default();
+
+    // New findings: identity columns plus a first lifecycle.
+    let mut new_rows: Vec<(Uuid, &CheckResult)> = Vec::new();
+    let mut updates = LifecycleRows::default();
+    for (id, r) in &incoming {
+        match by_id.remove(id) {
+            None => new_rows.push((*id, r)),
+            Some(cur) => {
+                let next = Observed::Present(r.status);
+                if cur.status == next.as_str() && cur.evidence == r.evidence {
+                    continue;
+                }
+                let l = cur.lifecycle()?.transition(next, at);
+                updates.push(*id, &l, r.evidence.clone());
+                stats.changed += 1;
+            }
+        }
+    }
+    // Findings no longer reported: gone, unless already recorded as gone.
+    for (id, cur) in by_id {
+        if cur.status == Observed::Absent.as_str() {
+            continue;
+        }
+        let l = cur.lifecycle()?.transition(Observed::Absent, at);
+        updates.push(id, &l, String::from("no longer reported by this check"));
+        stats.gone += 1;
+    }
+    stats.new = new_rows.len();
+
+    if !new_rows.is_empty() {
+        insert_new(tx, cluster_id, scan_id, seq, at, &new_rows).await?;
+    }
+    if !updates.id.is_empty() {
+        sqlx::query(
+            "UPDATE findings f SET status = t.status, evidence = t.evidence, status_since = t.status_since,
+                opened_at = t.opened_at, resolved_at = t.resolved_at, reopened_at = t.reopened_at,
+                reopen_count = t.reopen_count, last_seen_at = t.last_seen_at
+             FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[],
+                         $6::timestamptz[], $7::timestamptz[], $8::int[], $9::timestamptz[])
+                  AS t(id, status, evidence, status_since, opened_at, resolved_at, reopened_at, reopen_count,
+                       last_seen_at)
+             WHERE f.id = t.id",
+        )
+        .bind(&updates.id)
+        .bind(&updates.status)
+        .bind(&updates.evidence)
+        .bind(&updates.status_since)
+        .bind(&updates.opened_at)
+        .bind(&updates.resolved_at)
+        .bind(&updates.reopened_at)
+        .bind(&updates.reopen_count)
+        .bind(&updates.last_seen_at)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO finding_changes (finding_id, seq, scan_id, status, evidence)
+             SELECT id, $4, $5, status, evidence FROM UNNEST($1::uuid[], $2::text[], $3::text[]) AS t(id, status, evidence)",
+        )
+        .bind(&updates.id)
+        .bind(&updates.status)
+        .bind(&updates.evidence)
+        .bind(seq)
+        .bind(scan_id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(stats)
+}
+
+async fn insert_new(
+    tx: &mut Transaction<'_, Postgres>,
+    cluster_id: Uuid,
+    scan_id: Uuid,
+    seq: i64,
+    at: DateTime<Utc>,
+    rows: &[(Uuid, &CheckResult)],
+) -> Result<(), ScanStoreError> {
+    let n = rows.len();
+    let mut ids = Vec::with_capacity(n);
+    let (mut check, mut title, mut area, mut sev) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut kind, mut ns, mut name, mut node) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let (mut status, mut evidence, mut source, mut opened) =
+        (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    for (id, r) in rows {
+        let l = Lifecycle::first(r.status, at);
+        ids.push(*id);
+        check.push(r.check_id.as_str());
+        title.push(r.title.as_str());
+        area.push(r.area.as_str());
+        sev.push(r.severity.as_str());
+        kind.push(r.resource.kind.as_str());
+        ns.push(r.resource.namespace.as_deref());
+        name.push(r.resource.name.as_str());
+        node.push(r.resource.node.as_deref());
+        status.push(r.status.as_str());
+        evidence.push(r.evidence.as_str());
+        source.push(r.source.map(|s| s.as_str()));
+        opened.push(l.opened_at);
+    }
+    sqlx::query(
+        "INSERT INTO findings (id, cluster_id, check_id, title, area, severity, resource_kind, resource_namespace,
+                               resource_name, resource_node, status, evidence, source, first_seen_at,
+                               first_seen_scan_id, first_seen_seq, status_since, opened_at)
+         SELECT t.id, $1, t.check_id, t.title, t.area, t.severity, t.kind, t.ns, t.name, t.node, t.status,
+                t.evidence, t.source, $2, $3, $4, $2, t.opened
+         FROM UNNEST($5::uuid[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[],
+                     $12::text[], $13::text[], $14::text[], $15::text[], $16::text[], $17::timestamptz[])
+              AS t(id, check_id, title, area, severity, kind, ns, name, node, status, evidence, source, opened)",
+    )
+    .bind(cluster_id)
+    .bind(at)
+    .bind(scan_id)
+    .bind(seq)
+    .bind(&ids)
+    .bind(&check)
+    .bind(&title)
+    .bind(&area)
+    .bind(&sev)
+    .bind(&kind)
+    .bind(&ns)
+    .bind(&name)
+    .bind(&node)
+    .bind(&status)
+    .bind(&evidence)
+    .bind(&source)
+    .bind(&opened)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO finding_changes (finding_id, seq, scan_id, status, evidence)
+         SELECT id, $1, $2, status, evidence FROM UNNEST($3::uuid[], $4::text[], $5::text[]) AS t(id, status, evidence)",
+    )
+    .bind(seq)
+    .bind(scan_id)
+    .bind(&ids)
+    .bind(&status)
+    .bind(&evidence)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One result of a stored scan.
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct StoredResult {
+    /// The finding's id (stable across scans of the cluster).
+    pub finding_id: Uuid,
+    pub check_id: String,
+    pub title: String,
+    #[schema(value_type = Area)]
+    pub area: String,
+    #[schema(value_type = Severity)]
+    pub severity: String,
+    #[sqlx(flatten)]
+    pub resource: ResourceRow,
+    #[schema(value_type = Status)]
+    pub status: String,
+    pub evidence: String,
+}
+
+/// The resource a stored result is about.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, FromRow, utoipa::ToSchema)]
+pub struct ResourceRow {
+    #[sqlx(rename = "resource_kind")]
+    pub kind: String,
+    #[sqlx(rename = "resource_namespace")]
+    pub namespace: Option<String>,
+    #[sqlx(rename = "resource_name")]
+    pub name: String,
+    #[sqlx(rename = "resource_node")]
+    pub node: Option<String>,
+}
+
+/// Filters of `GET /scans/{id}/results`; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct ResultFilter {
+    pub status: Option<Status>,
+    pub area: Option<Area>,
+    pub severity: Option<Severity>,
+    pub check: Option<String>,
+    pub namespace: Option<String>,
+}
+
+/// The results of a scan, ordered by finding id, `limit` after the `after` cursor.
+#[tracing::instrument(skip_all, fields(scan = %scan.id))]
+pub async fn results(
+    pool: &PgPool,
+    scan: &ScanRow,
+    filter: &ResultFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<StoredResult>, ScanStoreError> {
+    let seq = result_seq(scan)?;
+    let rows = sqlx::query_as::<_, StoredResult>(
+        "SELECT f.id AS finding_id, f.check_id, f.title, f.area, f.severity, f.resource_kind, f.resource_namespace,
+                f.resource_name, f.resource_node, c.status, c.evidence
+         FROM findings f
+         CROSS JOIN LATERAL (SELECT ch.status, ch.evidence FROM finding_changes ch
+                             WHERE ch.finding_id = f.id AND ch.seq <= $2 ORDER BY ch.seq DESC LIMIT 1) c
+         WHERE f.cluster_id = $1 AND f.first_seen_seq <= $2 AND c.status <> 'absent'
+           AND ($3::text IS NULL OR c.status = $3) AND ($4::text IS NULL OR f.area = $4)
+           AND ($5::text IS NULL OR f.severity = $5) AND ($6::text IS NULL OR f.check_id = $6)
+           AND ($7::text IS NULL OR f.resource_namespace = $7) AND ($8::uuid IS NULL OR f.id > $8)
+         ORDER BY f.id LIMIT $9",
+    )
+    .bind(scan.cluster_id)
+    .bind(seq)
+    .bind(filter.status.map(|s| s.as_str()))
+    .bind(filter.area.map(|s| s.as_str()))
+    .bind(filter.severity.map(|s| s.as_str()))
+    .bind(&filter.check)
+    .bind(&filter.namespace)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}
+
+fn result_seq(scan: &ScanRow) -> Result<i64, ScanStoreError> {
+    if scan.detail_pruned {
+        return Err(ScanStoreError::Gone(format!(
+            "the results of scan {} were pruned by the retention policy; its summary is kept",
+            scan.id
+        )));
+    }
+    scan.result_seq.ok_or_else(|| {
+        ScanStoreError::Conflict(format!("scan {} has no results (it is {})", scan.id, scan.state))
+    })
+}
+
+/// One entry of a diff between two scans.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DiffEntry {
+    pub change: ChangeKind,
+    pub check_id: String,
+    pub title: String,
+    pub resource: ResourceRow,
+    /// Status in the earlier scan; `null` when not reported there.
+    pub before_status: Option<String>,
+    pub before_evidence: Option<String>,
+    /// Status in the later scan; `null` when not reported there.
+    pub after_status: Option<String>,
+    pub after_evidence: Option<String>,
+}
+
+/// What changed from scan `a` to scan `b`: `new`, `resolved` and `changed` entries. Results are
+/// matched by check and resource, so scans of two different clusters can be compared too.
+#[tracing::instrument(skip_all, fields(a = %a.id, b = %b.id))]
+pub async fn diff(pool: &PgPool, a: &ScanRow, b: &ScanRow) -> Result<Vec<DiffEntry>, ScanStoreError> {
+    type Key = (String, ResourceRow);
+    let load = |scan: &ScanRow| {
+        let scan = scan.clone();
+        async move {
+            let mut all = Vec::new();
+            let mut after = None;
+            loop {
+                let page = results(pool, &scan, &ResultFilter::default(), after, 10_000).await?;
+                let last = page.last().map(|r| r.finding_id);
+                let done = page.len() < 10_000;
+                all.extend(page);
+                if done {
+                    break;
+                }
+                after = last;
+            }
+            Ok::<_, ScanStoreError>(all)
+        }
+    };
+    let (ra, rb) = (load(a).await?, load(b).await?);
+    let mut titles: HashMap<Key, String> = HashMap::new();
+    let to_map = |rows: Vec<StoredResult>, titles: &mut HashMap<Key, String>| {
+        let mut m: HashMap<Key, Observation> = HashMap::with_capacity(rows.len());
+        for r in rows {
+            let key = (r.check_id.clone(), r.resource.clone());
+            titles.entry(key.clone()).or_insert(r.title);
+            let status = Observed::parse(&r.status).map_err(ScanStoreError::Corrupt)?;
+            m.insert(key, Observation { status, evidence: r.evidence });
+        }
+        Ok::<_, ScanStoreError>(m)
+    };
+    let ma = to_map(ra, &mut titles)?;
+    let mb = to_map(rb, &mut titles)?;
+    let changes = history::diff(&ma, &mb);
+    Ok(changes
+        .into_iter()
+        .map(|(key, change)| {
+            let before = ma.get(&key);
+            let after = mb.get(&key);
+            DiffEntry {
+                change,
+                title: titles.get(&key).cloned().unwrap_or_default(),
+                check_id: key.0.clone(),
+                resource: key.1.clone(),
+                before_status: before.map(|o| o.status.as_str().to_string()),
+                before_evidence: before.map(|o| o.evidence.clone()),
+                after_status: after.map(|o| o.status.as_str().to_string()),
+                after_evidence: after.map(|o| o.evidence.clone()),
+            }
+        })
+        .collect())
+}
+
+/// A finding with its lifecycle, fleet-wide.
+#[derive(Debug, Clone, Serialize, FromRow, utoipa::ToSchema)]
+pub struct Finding {
+    pub id: Uuid,
+    pub cluster_id: Uuid,
+    pub cluster_name: String,
+    pub check_id: String,
+    pub title: String,
+    #[schema(value_type = Area)]
+    pub area: String,
+    #[schema(value_type = Severity)]
+    pub severity: String,
+    #[sqlx(flatten)]
+    pub resource: ResourceRow,
+    /// Current status: a check status, or `absent` once the resource is no longer reported.
+    pub status: String,
+    pub evidence: String,
+    pub first_seen_at: DateTime<Utc>,
+    /// When the finding was last reported: the cluster's latest results while it is present.
+    pub last_seen_at: Option<DateTime<Utc>>,
+    pub status_since: DateTime<Utc>,
+    /// When it last became open (fail or warn).
+    pub opened_at: Option<DateTime<Utc>>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub reopened_at: Option<DateTime<Utc>>,
+    pub reopen_count: i32,
+}
+
+/// Which findings to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingState {
+    /// Failing or warning now.
+    #[default]
+    Open,
+    /// Resolved (fixed or gone) and not reopened.
+    Resolved,
+    /// Every finding ever seen.
+    All,
+}
+
+/// Filters of `GET /findings`.
+#[derive(Debug, Clone, Default)]
+pub struct FindingFilter {
+    pub state: FindingState,
+    pub cluster: Option<Uuid>,
+    pub group: Option<String>,
+    /// Cluster labels that must all match.
+    pub labels: Vec<(String, String)>,
+    pub area: Option<Area>,
+    pub severity: Option<Severity>,
+    pub check: Option<String>,
+    /// Only findings that became open (new) or were resolved at or after this time.
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Findings across the fleet, ordered by id, `limit` after the `after` cursor.
+#[tracing::instrument(skip_all)]
+pub async fn list(
+    pool: &PgPool,
+    filter: &FindingFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<Finding>, ScanStoreError> {
+    let labels: serde_json::Map<String, serde_json::Value> =
+        filter.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+    let state = match filter.state {
+        FindingState::Open => "open",
+        FindingState::Resolved => "resolved",
+        FindingState::All => "all",
+    };
+    let rows = sqlx::query_as::<_, Finding>(
+        "SELECT f.id, f.cluster_id, c.name AS cluster_name, f.check_id, f.title, f.area, f.severity,
+                f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node, f.status, f.evidence,
+                f.first_seen_at, COALESCE(f.last_seen_at, s.last_result_at) AS last_seen_at, f.status_since,
+                f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count
+         FROM findings f JOIN clusters c ON c.id = f.cluster_id
+         LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id
+         WHERE c.deleted_at IS NULL
+           AND ($1 = 'all' OR ($1 = 'open' AND f.status IN ('fail', 'warn'))
+                OR ($1 = 'resolved' AND f.resolved_at IS NOT NULL))
+           AND ($2::uuid IS NULL OR f.cluster_id = $2) AND ($3::text IS NULL OR c.cluster_group = $3)
+           AND c.labels @> $4::jsonb
+           AND ($5::text IS NULL OR f.area = $5) AND ($6::text IS NULL OR f.severity = $6)
+           AND ($7::text IS NULL OR f.check_id = $7)
+           AND ($8::timestamptz IS NULL OR ($1 = 'resolved' AND f.resolved_at >= $8)
+                OR ($1 <> 'resolved' AND f.opened_at >= $8))
+           AND ($9::uuid IS NULL OR f.id > $9)
+         ORDER BY f.id LIMIT $10",
+    )
+    .bind(state)
+    .bind(filter.cluster)
+    .bind(&filter.group)
+    .bind(serde_json::Value::Object(labels))
+    .bind(filter.area.map(|a| a.as_str()))
+    .bind(filter.severity.map(|a| a.as_str()))
+    .bind(&filter.check)
+    .bind(filter.since)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows)
+}
+
+impl From<&ResourceRef> for ResourceRow {
+    fn from(r: &ResourceRef) -> Self {
+        Self {
+            kind: r.kind.clone(),
+            namespace: r.namespace.clone(),
+            name: r.name.clone(),
+            node: r.node.clone(),
+        }
+    }
+}

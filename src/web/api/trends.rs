@@ -1,0 +1,134 @@
+//! Trends and fleet overview API: time series of score or failures for the fleet, split by
+//! cluster, area, severity or group, and the latest state of every cluster. Viewers may read.
+
+use actix_web::{get, web};
+use chrono::{DateTime, Duration, Utc};
+use serde::Deserialize;
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::store::trends::{self, ClusterOverview, Metric, Series, SplitBy, TrendQuery};
+use crate::web::auth::Authenticated;
+use crate::web::error::{ApiError, Problem};
+use crate::web::AppState;
+
+/// Trend parameters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TrendParams {
+    /// `score` (default) or `failures`.
+    pub metric: Option<Metric>,
+    /// `fleet` (default), `cluster`, `area`, `severity` or `group`.
+    pub by: Option<SplitBy>,
+    /// RFC 3339 start (default: `to` minus 30 days).
+    pub from: Option<DateTime<Utc>>,
+    /// RFC 3339 end, exclusive (default: now).
+    pub to: Option<DateTime<Utc>>,
+    /// Bucket size: `1h`, `6h`, `1d`, `7d`… (default `1d`; at least 1 minute).
+    pub step: Option<String>,
+    /// Comma-separated cluster ids (default: all clusters).
+    pub clusters: Option<String>,
+    /// Only clusters in this group.
+    pub group: Option<String>,
+}
+
+/// A trend answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Trend {
+    pub metric: Metric,
+    pub by: SplitBy,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub step_seconds: i64,
+    pub series: Vec<Series>,
+}
+
+/// The most buckets one trend request may ask for.
+const MAX_POINTS: i64 = 2_000;
+
+fn parse_step(text: &str) -> Result<Duration, ApiError> {
+    let d = humantime::parse_duration(text)
+        .map_err(|e| ApiError::BadRequest(format!("step `{text}` is not a duration like 1h or 1d: {e}")))?;
+    let d = Duration::from_std(d).map_err(|_| ApiError::BadRequest(format!("step `{text}` is too large")))?;
+    if d < Duration::minutes(1) {
+        return Err(ApiError::BadRequest("step must be at least 1 minute".into()));
+    }
+    Ok(d)
+}
+
+/// Time series of the posture score or of failures over time.
+#[utoipa::path(tag = "trends", params(TrendParams), responses(
+    (status = 200, body = Trend),
+    (status = 400, body = Problem),
+    (status = 401, body = Problem),
+))]
+#[get("/api/v1/trends")]
+pub async fn get_trends(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    q: web::Query<TrendParams>,
+) -> Result<web::Json<Trend>, ApiError> {
+    who.require(Role::Viewer)?;
+    let q = q.into_inner();
+    let step = parse_step(q.step.as_deref().unwrap_or("1d"))?;
+    let mut to = q.to.unwrap_or_else(Utc::now);
+    let mut from = q.from.unwrap_or(to - Duration::days(30));
+    if from >= to {
+        return Err(ApiError::BadRequest("`from` must be before `to`".into()));
+    }
+    // Whole-day steps bucket by UTC day: align the window to midnight so days are not split.
+    if step.num_seconds() % 86_400 == 0 {
+        from = from.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let end = to.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        to = if end < to { end + Duration::days(1) } else { end };
+    }
+    let points = (to - from).num_seconds() / step.num_seconds();
+    if points > MAX_POINTS {
+        return Err(ApiError::BadRequest(format!(
+            "that is {points} points per series; use a larger step (at most {MAX_POINTS} points)"
+        )));
+    }
+    let clusters = match q.clusters.as_deref().filter(|c| !c.is_empty()) {
+        Some(list) => list
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse::<Uuid>()
+                    .map_err(|_| ApiError::BadRequest(format!("`{s}` is not a cluster id")))
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    let query = TrendQuery {
+        metric: q.metric.unwrap_or(Metric::Score),
+        by: q.by.unwrap_or(SplitBy::Fleet),
+        from,
+        to,
+        step,
+        clusters,
+        group: q.group.filter(|g| !g.is_empty()),
+    };
+    let series = trends::trend(&state.pool, &query).await?;
+    Ok(web::Json(Trend {
+        metric: query.metric,
+        by: query.by,
+        from,
+        to,
+        step_seconds: step.num_seconds(),
+        series,
+    }))
+}
+
+/// Every cluster with its newest scan (state, error) and newest results (score, failures).
+#[utoipa::path(tag = "trends", responses(
+    (status = 200, body = Vec<ClusterOverview>),
+    (status = 401, body = Problem),
+))]
+#[get("/api/v1/fleet")]
+pub async fn fleet(
+    state: web::Data<AppState>,
+    who: Authenticated,
+) -> Result<web::Json<Vec<ClusterOverview>>, ApiError> {
+    who.require(Role::Viewer)?;
+    Ok(web::Json(trends::fleet_overview(&state.pool).await?))
+}
