@@ -367,7 +367,10 @@ async fn retention_prunes_old_detail_but_keeps_summaries_and_newer_results() {
         "newer scans are rebuilt exactly as before"
     );
     let first: Vec<DateTime<Utc>> =
-        sqlx::query_scalar("SELECT first_seen_at FROM findings ORDER BY resource_name").fetch_all(&pool).await.unwrap();
+        sqlx::query_scalar("SELECT first_seen_at FROM findings ORDER BY resource_name")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
     assert_eq!(first, vec![at(1, 1), at(1, 1)], "lifecycles are kept");
 }
 
