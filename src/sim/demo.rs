@@ -1,6 +1,6 @@
 //! The demo fleet behind `palisade serve --demo`: the four bundled samples served in-process
 //! over real HTTPS and registered in the cluster registry like any other cluster, so a new user
-//! sees populated clusters within a minute.
+//! sees scanned clusters on the dashboard within a minute.
 //!
 //! Simulators get fresh ports and certificates on every start, so a demo cluster that is already
 //! registered (from an earlier run against the same database) has its credentials replaced
@@ -12,8 +12,9 @@ use anyhow::Context;
 
 use super::{sample, SimConfig, SimHandle, SimServer};
 use crate::domain::{ClusterName, Labels};
-use crate::store::audit::Actor;
+use crate::store::audit::{self, Actor};
 use crate::store::clusters::{self, Cluster, NewCluster};
+use crate::store::scans;
 use crate::web::AppState;
 
 /// The running demo simulators. Dropping the fleet stops them.
@@ -39,8 +40,8 @@ impl DemoFleet {
         Ok(DemoFleet { sims })
     }
 
-    /// Register each simulated cluster (or point an existing registration at the new simulator)
-    /// and check that it answers. Returns the registry rows.
+    /// Register each simulated cluster (or point an existing registration at the new simulator),
+    /// check that it answers and queue a scan (the scheduler runs it). Returns the registry rows.
     pub async fn register(&self, state: &AppState) -> anyhow::Result<Vec<Cluster>> {
         let mut out = Vec::new();
         for sim in &self.sims {
@@ -69,7 +70,19 @@ impl DemoFleet {
                     state.register_cluster(&new, &actor, true).await?
                 }
             };
-            tracing::info!(cluster = %cluster.name, reachable = ?cluster.last_reachable, "demo cluster registered");
+            // Scan now rather than at the next scheduled time, so the dashboard fills at once.
+            let (scan, created) = scans::request(&state.pool, cluster.id, Some(&actor.name)).await?;
+            if created {
+                audit::record(
+                    &state.pool,
+                    &actor,
+                    "scan.request",
+                    Some(&cluster.name),
+                    serde_json::json!({"cluster": cluster.id, "scan": scan.id, "reason": "demo"}),
+                )
+                .await?;
+            }
+            tracing::info!(cluster = %cluster.name, reachable = ?cluster.last_reachable, scan = %scan.id, "demo cluster registered");
             out.push(cluster);
         }
         Ok(out)

@@ -2,13 +2,42 @@
 //! through the registry like any other cluster, reachable, and re-pointed (not duplicated) when
 //! the demo starts again against the same database.
 
-use palisade::sim::demo::DemoFleet;
+use std::time::Duration;
 
-use crate::helpers::spawn_app;
+use palisade::sim::demo::DemoFleet;
+use serde_json::Value;
+
+use crate::helpers::spawn_app_with;
+
+/// The newest scan of a cluster once it has finished (bounded wait; the scheduler runs it).
+async fn finished_scan(app: &crate::helpers::TestApp, cluster: uuid::Uuid) -> Value {
+    for _ in 0..600 {
+        let page: Value = app
+            .admin
+            .get(app.url(&format!("/api/v1/clusters/{cluster}/scans")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if let Some(scan) = page["items"].as_array().and_then(|a| a.first()) {
+            if !matches!(scan["state"].as_str(), Some("queued" | "running")) {
+                return scan.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the demo scan of {cluster} never finished");
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_demo_fleet_registers_four_reachable_clusters_and_reuses_them_on_restart() {
-    let app = spawn_app().await;
+async fn the_demo_fleet_registers_and_scans_four_clusters_and_reuses_them_on_restart() {
+    let app = spawn_app_with(|s| {
+        s.scheduler.enabled = true;
+        s.scheduler.tick_millis = 100;
+    })
+    .await;
     let fleet = DemoFleet::start().await.unwrap();
     let registered = fleet.register(&app.state).await.unwrap();
     let names: Vec<&str> = registered.iter().map(|c| c.name.as_str()).collect();
@@ -28,6 +57,18 @@ async fn the_demo_fleet_registers_four_reachable_clusters_and_reuses_them_on_res
     for sim in &fleet.sims {
         assert!(!text.contains(&sim.token), "a simulator token leaked through the API");
     }
+
+    // Each gets scanned: the legacy cluster fails checks, the managed one has not-applicable ones.
+    let legacy = finished_scan(&app, registered[2].id).await;
+    assert!(matches!(legacy["state"].as_str(), Some("succeeded" | "partial")), "{legacy}");
+    assert!(legacy["summary"]["by_status"]["fail"].as_i64().unwrap() > 0, "{legacy}");
+    let managed = finished_scan(&app, registered[3].id).await;
+    assert!(managed["summary"]["by_status"]["not_applicable"].as_i64().unwrap() > 0, "{managed}");
+    let hardened = finished_scan(&app, registered[1].id).await;
+    assert!(
+        hardened["summary"]["score"].as_f64().unwrap() > legacy["summary"]["score"].as_f64().unwrap(),
+        "hardened {hardened} vs legacy {legacy}"
+    );
 
     // A second start (new ports, new certificates) updates the same four rows.
     let first_ids: Vec<_> = registered.iter().map(|c| c.id).collect();
