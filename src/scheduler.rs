@@ -383,8 +383,10 @@ impl Scheduler {
     async fn run_scan(self: Arc<Self>, claim: Claimed) {
         let s = &self.settings;
         let (tx, mut rx) = watch::channel(ScanProgress { phase: "connecting".into(), done: 0, total: None });
+        // A little longer than the collector's own timeout, whose message names the cluster; this
+        // one catches anything else that hangs (the checks, a scanner without its own timeout).
         let work = tokio::time::timeout(
-            Duration::from_secs(s.scan_timeout_secs.max(1)),
+            Duration::from_secs(s.scan_timeout_secs.max(1) + 5),
             self.scanner.scan(claim.cluster_id, tx),
         );
         tokio::pin!(work);
@@ -411,7 +413,7 @@ impl Scheduler {
         };
         let result = match outcome {
             Err(_) => Err(ScanFailure {
-                reason: format!("the scan timed out after {} seconds", s.scan_timeout_secs),
+                reason: format!("the scan timed out after {} seconds", s.scan_timeout_secs + 5),
             }),
             Ok(r) => r,
         };

@@ -38,15 +38,21 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         let cipher = Cipher::from_settings(&settings.secrets)?;
         if let Some(password) = ensure_admin(&pool, std::env::var("PALISADE_ADMIN_PASSWORD").ok()).await? {
             // Printed once, on the terminal only (not the log): it is a secret.
-            println!("\nCreated the first user `admin` with password: {password}\nChange it after logging in.\n");
+            println!(
+                "\nCreated the first user `admin` with password: {password}\nChange it after logging in.\n"
+            );
         }
         let app = Application::build(settings, pool.clone(), cipher)?;
         tracing::info!(port = app.port(), "palisade is listening");
-        if demo {
-            tracing::warn!(
-                "--demo: the cluster simulator is not part of this build yet, so no demo clusters were registered"
-            );
-        }
+        // The demo simulators live as long as the server: dropping the fleet stops them.
+        let _demo = if demo {
+            let fleet = crate::sim::demo::DemoFleet::start().await?;
+            let registered = fleet.register(app.state()).await?;
+            tracing::info!(clusters = registered.len(), "--demo: sample clusters simulated and registered");
+            Some(fleet)
+        } else {
+            None
+        };
         app.run_until_stopped().await?;
         anyhow::Ok(())
     }

@@ -4,7 +4,7 @@
 //! It owns the server ([`server`]), its PKI ([`tls`]), identities and settings ([`settings`]),
 //! the indexed object store with pagination ([`store`]), discovery ([`resources`]), server-side
 //! tables for kubectl ([`table`]), fault injection ([`faults`]),, sample loading ([`sample`]) and the
-//! synthetic cluster generator ([`generate`]). Everything Palisade does against it, it does
+//! synthetic cluster generator ([`generate`]), and the demo fleet of `serve --demo` ([`demo`]). Everything Palisade does against it, it does
 //! against a real cluster: there is no back door.
 //!
 //! ```no_run
@@ -17,6 +17,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod demo;
 pub mod faults;
 pub mod generate;
 pub mod resources;

@@ -376,7 +376,7 @@ pub async fn claim(
     let mut max = max;
     if let Some(limit) = global_limit {
         // Key: the crate's name as a number, so it does not clash with other advisory locks.
-        sqlx::query("SELECT pg_advisory_xact_lock(7_107_105_115)").execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7107105115)").execute(&mut *tx).await?;
         let running: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM scans WHERE state = 'running' AND lease_expires_at > now()",
         )

@@ -338,3 +338,85 @@ async fn trends_match_values_worked_out_by_hand() {
     let only_b = TrendQuery { clusters: vec![b], ..q(Metric::Failures, SplitBy::Fleet, day) };
     assert_eq!(points(&trends::trend(&pool, &only_b).await.unwrap(), "fleet"), vec![Some(2.0), None]);
 }
+
+#[tokio::test]
+async fn retention_prunes_old_detail_but_keeps_summaries_and_newer_results() {
+    let pool = fresh_pool().await;
+    let c = add_cluster(&pool, "old", None, &[]).await;
+    let fail = |pod: &str| r("PAL-NET-001", pod, Area::Network, Severity::Medium, Status::Fail, "no policy");
+    let pass = |pod: &str| r("PAL-NET-001", pod, Area::Network, Severity::Medium, Status::Pass, "isolated");
+    let s1 = scan(&pool, c, vec![fail("a"), fail("b")], at(1, 1)).await;
+    let s2 = scan(&pool, c, vec![pass("a"), fail("b")], at(2, 1)).await;
+    let s3 = scan(&pool, c, vec![pass("a"), pass("b")], at(20, 1)).await;
+    // Keep detail from day 10 on: s1 and s2 lose their per-result detail.
+    let removed = scans::prune_detail(&pool, at(10, 0)).await.unwrap();
+    assert_eq!(removed, 1, "only a's first change is needed by no retained scan");
+    let s1 = scans::get(&pool, s1.id).await.unwrap();
+    assert!(s1.detail_pruned);
+    assert_eq!(s1.to_api().unwrap().summary.unwrap().by_status.fail, 2, "the summary is kept");
+    let err = findings::results(&pool, &s1, &ResultFilter::default(), None, 10).await.unwrap_err();
+    assert!(err.to_string().contains("pruned by the retention policy"), "{err}");
+    let s2 = scans::get(&pool, s2.id).await.unwrap();
+    assert!(s2.detail_pruned);
+    assert_eq!(
+        all_results(&pool, &s3).await,
+        vec![
+            ("PAL-NET-001".to_string(), "a".to_string(), "pass".to_string()),
+            ("PAL-NET-001".to_string(), "b".to_string(), "pass".to_string())
+        ],
+        "newer scans are rebuilt exactly as before"
+    );
+    let first: Vec<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT first_seen_at FROM findings ORDER BY resource_name")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(first, vec![at(1, 1), at(1, 1)], "lifecycles are kept");
+}
+
+#[tokio::test]
+async fn only_the_newest_snapshots_are_kept_and_the_latest_is_served() {
+    let pool = fresh_pool().await;
+    let c = add_cluster(&pool, "snaps", None, &[]).await;
+    assert!(scans::latest_snapshot(&pool, c).await.unwrap().is_none());
+    for day in 1..=4 {
+        let (queued, _) = scans::request(&pool, c, None).await.unwrap();
+        let claim =
+            scans::claim(&pool, "test", 1, None, std::time::Duration::from_secs(30)).await.unwrap().remove(0);
+        assert_eq!(claim.id, queued.id);
+        let snap = palisade::snapshot::Snapshot::new(
+            palisade::snapshot::ClusterInfo { name: format!("snaps-day-{day}"), ..Default::default() },
+            at(day, 1),
+        );
+        let outcome = ScanOutcome { results: vec![], snapshot: Some(snap), partial: false };
+        scans::complete_as_of(&pool, &claim, &outcome, 3, Some(at(day, 1))).await.unwrap();
+    }
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM scan_snapshots").fetch_one(&pool).await.unwrap();
+    assert_eq!(kept, 3);
+    let latest = scans::latest_snapshot(&pool, c).await.unwrap().unwrap();
+    assert_eq!(latest.cluster.name, "snaps-day-4");
+}
+
+#[tokio::test]
+async fn the_global_limit_caps_running_scans_across_replicas() {
+    let pool = fresh_pool().await;
+    for i in 0..3 {
+        let c = add_cluster(&pool, &format!("limit-{i}"), None, &[]).await;
+        scans::request(&pool, c, None).await.unwrap();
+    }
+    let lease = std::time::Duration::from_secs(30);
+    let a = scans::claim(&pool, "replica-a", 10, Some(2), lease).await.unwrap();
+    assert_eq!(a.len(), 2);
+    let b = scans::claim(&pool, "replica-b", 10, Some(2), lease).await.unwrap();
+    assert!(b.is_empty(), "two already run fleet-wide");
+    scans::fail(&pool, &a[0], "the cluster could not be reached", None).await.unwrap();
+    let b = scans::claim(&pool, "replica-b", 10, Some(2), lease).await.unwrap();
+    assert_eq!(b.len(), 1, "a slot freed up");
+    // A stale token cannot write: the run that lost its lease is fenced out.
+    let stale = scans::Claimed { lease_token: "replica-a/stale".into(), ..b[0].clone() };
+    let outcome = ScanOutcome { results: vec![], snapshot: None, partial: false };
+    assert!(matches!(
+        scans::complete(&pool, &stale, &outcome, 0).await,
+        Err(scans::ScanStoreError::LeaseLost)
+    ));
+}

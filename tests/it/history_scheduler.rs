@@ -352,3 +352,32 @@ async fn an_unreachable_cluster_keeps_its_history_and_shows_the_failure() {
         + first["summary"]["by_status"]["warn"].as_i64().unwrap();
     assert_eq!(open["items"].as_array().unwrap().len() as i64, open_count);
 }
+
+#[tokio::test]
+async fn a_scan_that_takes_too_long_fails_as_timed_out_and_is_retried_later() {
+    let app = spawn_app().await;
+    let sim = start_sim(vec![FaultRule::on_resource("pods").latency(Duration::from_secs(30))]).await;
+    let cluster = register(&app.pool, &app.state.cipher, "too-slow", &sim).await;
+    let s = SchedulerSettings { scan_timeout_secs: 2, ..settings() };
+    let r = replica(&app_db_url(&app), app.state.cipher.clone(), s).await;
+    let failed = eventually(60, "the scan to time out", || async {
+        let row: Option<(String, Option<String>)> =
+            sqlx::query_as("SELECT state, error FROM scans WHERE cluster_id = $1 AND state = 'failed'")
+                .bind(cluster)
+                .fetch_optional(&app.pool)
+                .await
+                .unwrap();
+        row
+    })
+    .await;
+    r.shutdown().await;
+    let reason = failed.1.unwrap();
+    assert!(reason.contains("did not finish within") || reason.contains("timed out"), "{reason}");
+    let retry: (String, i32) =
+        sqlx::query_as("SELECT trigger, attempt FROM scans WHERE cluster_id = $1 AND state = 'queued'")
+            .bind(cluster)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(retry, ("retry".to_string(), 2));
+}

@@ -71,7 +71,7 @@ fn a_kubeadm_default_cluster_raises_no_rbac_alarm() {
     assert!(info.evidence.contains("ServiceAccount kube-system/generic-garbage-collector"));
 }
 
-const BACKDOOR: &str = r#"
+pub(crate) const BACKDOOR: &str = r#"
 apiVersion: v1
 kind: Namespace
 metadata: {name: shop}

@@ -12,6 +12,7 @@ pub mod checks;
 pub mod clusters;
 pub mod findings;
 pub mod health;
+pub mod rbac;
 pub mod scans;
 pub mod tokens;
 pub mod trends;
@@ -70,6 +71,8 @@ use super::error::{ApiError, Problem};
         findings::list_findings,
         trends::get_trends,
         trends::fleet,
+        rbac::who_can,
+        rbac::subject,
     ),
     components(schemas(Problem)),
     modifiers(&Security),
@@ -85,6 +88,7 @@ use super::error::{ApiError, Problem};
         (name = "scans", description = "Scans, their results and diffs, schedules"),
         (name = "findings", description = "Findings across the fleet with their lifecycle"),
         (name = "trends", description = "Trends and the fleet overview"),
+        (name = "rbac", description = "Who can do what in a cluster, from its latest snapshot"),
     )
 )]
 pub struct ApiDoc;
@@ -143,6 +147,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(findings::list_findings)
         .service(trends::get_trends)
         .service(trends::fleet)
+        .service(rbac::who_can)
+        .service(rbac::subject)
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
         .route(
             "/api/docs",
