@@ -40,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use crate::analysis::cni::Enforcement;
 use crate::snapshot::{
     ContainerPort, LabelSelector, Labels, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort,
-    NetworkPolicyRule, Pod, PortRef, Snapshot,
+    NetworkPolicyRule, OwnerRef, Pod, PortRef, Snapshot,
 };
 
 /// The label the API server puts on every namespace with the namespace's name.
@@ -791,20 +791,21 @@ fn analyze_inner(
     let mut ns_of_group: Vec<u32> = Vec::new();
     for (i, ns_pods) in pods_by_ns.iter().enumerate() {
         let start = groups.len() as u32;
-        let mut index: HashMap<(&Labels, Vec<NamedPort>), usize> = HashMap::new();
+        // Keys borrow from the pods: no allocation per pod beyond its name.
+        let mut index: HashMap<(&Labels, Vec<NamedPortRef>), usize> = HashMap::new();
         // (group, the owner of its first pod, whether every pod shares that owner)
-        let mut local: Vec<(PodGroup, Option<OwnerKey>, bool)> = Vec::new();
+        let mut local: Vec<(PodGroup, Option<&OwnerRef>, bool)> = Vec::new();
         for pod in ns_pods {
-            let named = named_ports(&pod.container_ports);
-            let owner = pod.owner.as_ref().map(|o| (o.kind.clone(), o.name.clone()));
-            let slot = *index.entry((&pod.labels, named.clone())).or_insert_with(|| {
+            let named = borrowed_named_ports(&pod.container_ports);
+            let owner = pod.owner.as_ref();
+            let slot = *index.entry((&pod.labels, named)).or_insert_with_key(|(_, named)| {
                 local.push((
                     PodGroup {
                         namespace: i as u32,
                         labels: pod.labels.clone(),
                         pods: Vec::new(),
                         owner: None,
-                        named_ports: named,
+                        named_ports: named.iter().map(|(n, p, num)| (n.to_string(), *p, *num)).collect(),
                         selected_by: Vec::new(),
                         ingress_isolated: false,
                         egress_isolated: false,
@@ -812,7 +813,7 @@ fn analyze_inner(
                         external_ingress: None,
                         external_egress: None,
                     },
-                    owner.clone(),
+                    owner,
                     true,
                 ));
                 local.len() - 1
@@ -827,7 +828,7 @@ fn analyze_inner(
         for (mut group, owner, shared) in local {
             group.pods.sort_unstable();
             if shared {
-                group.owner = owner.map(|(kind, name)| format!("{kind} {name}"));
+                group.owner = owner.map(|o| format!("{} {}", o.kind, o.name));
             }
             groups.push(group);
             ns_of_group.push(i as u32);
@@ -1152,17 +1153,16 @@ fn allows_everything(rules: &Option<Vec<NetworkPolicyRule>>) -> bool {
     rules.iter().flatten().any(|r| rule_allows_all_peers(r) && rule_allows_all_ports(r))
 }
 
-/// A named container port: (name, protocol, number).
-type NamedPort = (String, Proto, u16);
-/// An owner reference: (kind, name).
-type OwnerKey = (String, String);
+/// A named container port `(name, protocol, number)`, borrowing the name.
+type NamedPortRef<'a> = (&'a str, Proto, u16);
 
-fn named_ports(ports: &[ContainerPort]) -> Vec<(String, Proto, u16)> {
-    let mut out: Vec<(String, Proto, u16)> = ports
+/// Named container ports, sorted.
+fn borrowed_named_ports(ports: &[ContainerPort]) -> Vec<NamedPortRef<'_>> {
+    let mut out: Vec<NamedPortRef<'_>> = ports
         .iter()
         .filter_map(|p| {
-            let name = p.name.as_ref()?;
-            Some((name.clone(), Proto::parse(&p.protocol).unwrap_or(Proto::Tcp), p.port))
+            let name = p.name.as_deref()?;
+            Some((name, Proto::parse(&p.protocol).unwrap_or(Proto::Tcp), p.port))
         })
         .collect();
     out.sort_unstable();

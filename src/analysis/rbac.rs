@@ -336,7 +336,8 @@ pub struct Rbac<'a> {
     binding_role: Vec<Option<RoleIdx>>,
     cluster_bindings: Vec<BindingIdx>,
     bindings_by_namespace: HashMap<&'a str, Vec<BindingIdx>>,
-    subjects: HashMap<SubjectKey<'a>, Vec<(BindingIdx, u32)>>,
+    /// Subject → bindings naming it; built on first use (findings do not need it).
+    subjects: std::sync::OnceLock<HashMap<SubjectKey<'a>, Vec<(BindingIdx, u32)>>>,
     gaps: Vec<String>,
 }
 
@@ -375,7 +376,6 @@ impl<'a> Rbac<'a> {
         let mut binding_role = Vec::with_capacity(bindings.len());
         let mut cluster_bindings = Vec::new();
         let mut bindings_by_namespace: HashMap<&str, Vec<BindingIdx>> = HashMap::new();
-        let mut subjects: HashMap<SubjectKey, Vec<(BindingIdx, u32)>> = HashMap::new();
         for (i, b) in bindings.iter().enumerate() {
             let bi = i as BindingIdx;
             let role = match (b.role_ref.kind.as_str(), &b.namespace) {
@@ -389,11 +389,6 @@ impl<'a> Rbac<'a> {
                 None => cluster_bindings.push(bi),
                 Some(ns) => bindings_by_namespace.entry(ns.as_str()).or_default().push(bi),
             }
-            for (si, s) in b.subjects.iter().enumerate() {
-                if let Some(key) = subject_key(s, b.namespace.as_deref()) {
-                    subjects.entry(key).or_default().push((bi, si as u32));
-                }
-            }
         }
         Rbac {
             roles,
@@ -404,9 +399,23 @@ impl<'a> Rbac<'a> {
             binding_role,
             cluster_bindings,
             bindings_by_namespace,
-            subjects,
+            subjects: std::sync::OnceLock::new(),
             gaps,
         }
+    }
+
+    fn subject_index(&self) -> &HashMap<SubjectKey<'a>, Vec<(BindingIdx, u32)>> {
+        self.subjects.get_or_init(|| {
+            let mut subjects: HashMap<SubjectKey<'a>, Vec<(BindingIdx, u32)>> = HashMap::new();
+            for (bi, b) in self.bindings.iter().enumerate() {
+                for (si, s) in b.subjects.iter().enumerate() {
+                    if let Some(key) = subject_key(s, b.namespace.as_deref()) {
+                        subjects.entry(key).or_default().push((bi as BindingIdx, si as u32));
+                    }
+                }
+            }
+            subjects
+        })
     }
 
     /// Why the RBAC evidence is incomplete (empty when every group was collected completely).
@@ -511,7 +520,7 @@ impl<'a> Rbac<'a> {
         }
         keys.extend(identity.groups.iter().map(|g| SubjectKey::Group(g)));
         let mut out: Vec<(BindingIdx, u32)> =
-            keys.iter().filter_map(|k| self.subjects.get(k)).flatten().copied().collect();
+            keys.iter().filter_map(|k| self.subject_index().get(k)).flatten().copied().collect();
         out.sort_unstable();
         out.dedup_by_key(|(b, _)| *b);
         out
@@ -618,6 +627,14 @@ fn applies_to(identity: &Identity, s: &Subject, binding_ns: Option<&str>) -> boo
     }
 }
 
+fn rule_hash(rule: &PolicyRule) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (&rule.verbs, &rule.api_groups, &rule.resources, &rule.resource_names, &rule.non_resource_urls)
+        .hash(&mut h);
+    h.finish()
+}
+
 /// Compute every role's effective rules, applying ClusterRole aggregation to its fixed point.
 fn resolve_aggregation(roles: &[&Role]) -> Vec<Vec<RuleId>> {
     let mut effective: Vec<Vec<RuleId>> = roles
@@ -658,10 +675,15 @@ fn resolve_aggregation(roles: &[&Role]) -> Vec<Vec<RuleId>> {
         let mut changed = false;
         for (k, &a) in aggregated.iter().enumerate() {
             let mut union: Vec<RuleId> = Vec::new();
+            // Rules are compared by content (as the controller does), through a hash to stay
+            // linear for roles that aggregate hundreds of rules.
+            let mut seen: HashMap<u64, Vec<RuleId>> = HashMap::new();
             for &m in &members[k] {
                 for &id in &effective[m] {
                     let rule = &roles[id.role as usize].rules[id.rule as usize];
-                    if !union.iter().any(|u| roles[u.role as usize].rules[u.rule as usize] == *rule) {
+                    let same = seen.entry(rule_hash(rule)).or_default();
+                    if !same.iter().any(|u| roles[u.role as usize].rules[u.rule as usize] == *rule) {
+                        same.push(id);
                         union.push(id);
                     }
                 }
@@ -1319,6 +1341,15 @@ pub fn system_grant(binding: &Binding, subject: &Subject) -> Option<&'static str
                 return Some(g.why);
             }
         }
+    }
+    // Amazon EKS: the provider's own components are users and groups named `eks:*`, bound by
+    // `eks:*` bindings to `eks:*` roles. Grants to anyone else on such a binding are not recognized.
+    if binding.name.starts_with("eks:")
+        && binding.role_ref.name.starts_with("eks:")
+        && matches!(subject.kind.as_str(), "User" | "Group")
+        && subject.name.starts_with("eks:")
+    {
+        return Some("Amazon EKS: the managed control plane's own component");
     }
     if subject.kind == "ServiceAccount" {
         let ns = subject.namespace.as_deref().unwrap_or("");

@@ -763,11 +763,11 @@ fn run_default_sa_bound(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions)
     )
 }
 
-/// Roles whose names Kubernetes and kubeadm reserve for themselves; their wildcards are the
+/// Roles whose names Kubernetes, kubeadm and EKS reserve for themselves; their wildcards are the
 /// system's own (e.g. cluster-admin, the garbage collector). Who they are bound to is judged by
 /// the grant checks.
 fn is_system_role_name(name: &str) -> bool {
-    name == "cluster-admin" || name.starts_with("system:") || name.starts_with("kubeadm:")
+    name == "cluster-admin" || ["system:", "kubeadm:", "eks:"].iter().any(|p| name.starts_with(p))
 }
 
 fn run_wildcards(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {

@@ -12,6 +12,7 @@ pub mod checks;
 pub mod clusters;
 pub mod findings;
 pub mod health;
+pub mod network;
 pub mod rbac;
 pub mod scans;
 pub mod tokens;
@@ -71,6 +72,8 @@ use super::error::{ApiError, Problem};
         findings::list_findings,
         trends::get_trends,
         trends::fleet,
+        network::reachability,
+        network::namespace,
         rbac::who_can,
         rbac::subject,
     ),
@@ -88,6 +91,7 @@ use super::error::{ApiError, Problem};
         (name = "scans", description = "Scans, their results and diffs, schedules"),
         (name = "findings", description = "Findings across the fleet with their lifecycle"),
         (name = "trends", description = "Trends and the fleet overview"),
+        (name = "network", description = "NetworkPolicy reachability and isolation of a cluster's latest scan"),
         (name = "rbac", description = "Who can do what in a cluster, from its latest snapshot"),
     )
 )]
@@ -147,6 +151,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(findings::list_findings)
         .service(trends::get_trends)
         .service(trends::fleet)
+        .service(network::reachability)
+        .service(network::namespace)
         .service(rbac::who_can)
         .service(rbac::subject)
         .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
