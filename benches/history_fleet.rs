@@ -37,19 +37,45 @@ async fn main() -> anyhow::Result<()> {
     let per_cluster = env("FLEET_FINDINGS", 1000);
     let base = std::env::var("PALISADE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("palisade_fleet_{}", Uuid::new_v4().simple());
+    // FLEET_DB names an already generated database (e.g. kept with FLEET_KEEP=1): measure only.
+    let existing = std::env::var("FLEET_DB").ok();
+    let name = existing.clone().unwrap_or_else(|| format!("palisade_fleet_{}", Uuid::new_v4().simple()));
     let mut admin = sqlx::PgConnection::connect(&base).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    if existing.is_none() {
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    }
     let url = format!("{}/{name}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base));
     let pool = sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(&url).await?;
     palisade::store::MIGRATOR.run(&pool).await?;
     println!("fleet: {clusters} clusters × {days} days of hourly scans, {per_cluster} findings per cluster");
+    if existing.is_none() {
+        generate(&pool, clusters, days, per_cluster).await?;
+    } else {
+        // A database generated before migration 0101: derive the fleet totals once.
+        sqlx::query(
+            "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures)
+             SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures) FROM scan_daily
+             WHERE NOT EXISTS (SELECT 1 FROM fleet_daily) GROUP BY day",
+        )
+        .execute(&pool)
+        .await?;
+    }
+    measure(&pool, clusters, days).await?;
+    pool.close().await;
+    if std::env::var("FLEET_KEEP").is_ok() || existing.is_some() {
+        println!("kept database {name}");
+    } else {
+        sqlx::query(&format!("DROP DATABASE {name}")).execute(&mut admin).await?;
+    }
+    Ok(())
+}
 
+async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64) -> anyhow::Result<()> {
     let start = Utc::now() - Duration::days(days);
     let hours = days * 24;
     let t0 = Instant::now();
     timed(
-        &pool,
+        pool,
         "clusters",
         &format!(
             "INSERT INTO clusters (id, name, server_url, auth_kind, credentials, credentials_key_id, labels, cluster_group)
@@ -64,7 +90,7 @@ async fn main() -> anyhow::Result<()> {
     let cells: Vec<String> = (0..50).map(|k| format!("((c * 7 + {k} * 3 + h / 168) % 11)::int")).collect();
     let counts = format!("ARRAY[{}]", cells.join(", "));
     timed(
-        &pool,
+        pool,
         "scans (hourly)",
         &format!(
             "INSERT INTO scans (id, cluster_id, trigger, state, queued_at, not_before, started_at, finished_at,
@@ -82,7 +108,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     timed(
-        &pool,
+        pool,
         "scan_daily",
         "INSERT INTO scan_daily (cluster_id, day, scan_id, scans, counts, score, failures)
          SELECT DISTINCT ON (cluster_id, (finished_at AT TIME ZONE 'UTC')::date)
@@ -91,7 +117,14 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     timed(
-        &pool,
+        pool,
+        "fleet_daily",
+        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures)
+         SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures) FROM scan_daily GROUP BY day",
+    )
+    .await?;
+    timed(
+        pool,
         "cluster_scan_state",
         "INSERT INTO cluster_scan_state (cluster_id, next_due_at, last_scan_id, last_result_scan_id, last_result_seq,
                                          last_result_at)
@@ -100,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     timed(
-        &pool,
+        pool,
         "findings",
         &format!(
             "INSERT INTO findings (id, cluster_id, check_id, title, area, severity, resource_kind, resource_namespace,
@@ -120,24 +153,28 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     timed(
-        &pool,
+        pool,
         "finding_changes (3 per finding)",
         "INSERT INTO finding_changes (finding_id, seq, scan_id, status, evidence)
          SELECT f.id, k, f.cluster_id, CASE WHEN k = 2 THEN 'fail' ELSE f.status END, f.evidence
          FROM findings f CROSS JOIN generate_series(1, 3) k",
     )
     .await?;
-    sqlx::query("VACUUM ANALYZE").execute(&pool).await?;
+    sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     println!("generated in {:.0} s", t0.elapsed().as_secs_f64());
+    Ok(())
+}
+
+async fn measure(pool: &PgPool, clusters: i64, days: i64) -> anyhow::Result<()> {
     let db_size: i64 =
-        sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(&pool).await?;
+        sqlx::query_scalar("SELECT pg_database_size(current_database())").fetch_one(pool).await?;
     println!("database size: {:.2} GB", db_size as f64 / 1e9);
 
     let runs = 30;
     let mut overview = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        let rows = trends::fleet_overview(&pool).await?;
+        let rows = trends::fleet_overview(pool).await?;
         overview.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(rows.len() as i64, clusters);
     }
@@ -166,7 +203,7 @@ async fn main() -> anyhow::Result<()> {
         let mut points = 0;
         for _ in 0..runs {
             let t = Instant::now();
-            let series = trends::trend(&pool, &q).await?;
+            let series = trends::trend(pool, &q).await?;
             times.push(t.elapsed().as_secs_f64() * 1000.0);
             points = series.iter().map(|s| s.points.len()).sum();
         }
@@ -188,7 +225,7 @@ async fn main() -> anyhow::Result<()> {
     let mut times = Vec::new();
     for _ in 0..runs {
         let t = Instant::now();
-        trends::trend(&pool, &q).await?;
+        trends::trend(pool, &q).await?;
         times.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     println!(
@@ -196,11 +233,5 @@ async fn main() -> anyhow::Result<()> {
         percentile(&mut times, 0.5),
         percentile(&mut times, 0.95)
     );
-    pool.close().await;
-    if std::env::var("FLEET_KEEP").is_ok() {
-        println!("kept database {name}");
-    } else {
-        sqlx::query(&format!("DROP DATABASE {name}")).execute(&mut admin).await?;
-    }
     Ok(())
 }

@@ -126,6 +126,9 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let day = Duration::days(1);
     let daily = q.step >= day && q.step.num_seconds() % 86_400 == 0;
     let step_s = q.step.num_seconds().max(1);
+    if daily && step_s == 86_400 && q.by == SplitBy::Fleet && q.clusters.is_empty() && q.group.is_none() {
+        return fleet_daily(pool, q).await;
+    }
     // Source rows: (cluster_id, bucket index, counts, score, failures) in the window.
     let source = if daily {
         // Days are whole UTC days: the window starts at `from`'s day.
@@ -206,6 +209,27 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     Ok(assemble(q, &plan, rows))
 }
 
+/// The whole fleet day by day, from the running totals in `fleet_daily` (365 rows for a year).
+/// Clusters deleted since still count on the days they were scanned.
+async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
+    let value = match q.metric {
+        Metric::Score => "CASE WHEN scored > 0 THEN score_sum / scored END",
+        Metric::Failures => "failures::float8",
+    };
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT (day - ($1::timestamptz AT TIME ZONE 'UTC')::date)::bigint AS bucket, 'fleet' AS key, 'fleet' AS label,
+                ARRAY[{value}] AS vals
+         FROM fleet_daily
+         WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date
+         ORDER BY day"
+    ))
+    .bind(q.from)
+    .bind(q.to)
+    .fetch_all(pool)
+    .await?;
+    Ok(assemble(q, &Plan::Single { expr: "", combine: "" }, rows))
+}
+
 /// Turn (bucket, key, values) rows into complete series: every bucket present, gaps `null`.
 fn assemble(q: &TrendQuery, plan: &Plan, rows: Vec<Row>) -> Vec<Series> {
     let mut buckets = Vec::new();
@@ -271,6 +295,7 @@ pub struct ClusterOverview {
     pub last_result_at: Option<DateTime<Utc>>,
     pub score: Option<f32>,
     pub failures: Option<i32>,
+    /// Results failing or warning in the newest results (the cluster's open findings).
     pub open_findings: Option<i64>,
     pub next_due_at: Option<DateTime<Utc>>,
 }
@@ -282,8 +307,7 @@ pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, ScanS
         "SELECT c.id AS cluster_id, c.name, c.cluster_group AS \"group\", c.labels,
                 ls.state AS last_scan_state, COALESCE(ls.finished_at, ls.started_at, ls.queued_at) AS last_scan_at,
                 ls.error AS last_scan_error, s.last_result_at, lr.score, lr.failures,
-                (SELECT count(*) FROM findings f WHERE f.cluster_id = c.id AND f.status IN ('fail', 'warn'))
-                    AS open_findings,
+                (lr.counts[2] + lr.counts[3] + lr.counts[7] + lr.counts[8] + lr.counts[12] + lr.counts[13] + lr.counts[17] + lr.counts[18] + lr.counts[22] + lr.counts[23])::bigint AS open_findings,
                 s.next_due_at
          FROM clusters c
          LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
