@@ -175,7 +175,10 @@ fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` / `cargo test --benches` probes
     }
-    let bin = PathBuf::from(env!("CARGO_BIN_EXE_palisade"));
+    // PALISADE_BENCH_BIN: a copy of the binary, since others' builds overwrite the shared target.
+    let bin = std::env::var_os("PALISADE_BENCH_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_palisade")));
     let spec = std::env::var("PALISADE_BENCH_SPEC").unwrap_or_else(|_| DEFAULT_SPEC.to_string());
     let work = tempfile::tempdir().unwrap();
     let kubeconfig = work.path().join("kubeconfig");

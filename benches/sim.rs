@@ -4,7 +4,9 @@
 //! times and bytes. Not a test: it asserts nothing about time.
 //!
 //! ```sh
-//! CARGO_TARGET_DIR=/var/cache/palisade-target-release cargo bench --bench sim
+//! CARGO_TARGET_DIR=/var/cache/palisade-target-release cargo bench --bench sim --no-run
+//! cp /var/cache/palisade-target-release/release/palisade /tmp/sim-palisade
+//! PALISADE_BIN=/tmp/sim-palisade /var/cache/palisade-target-release/release/deps/sim-<hash>
 //! # smaller: PALISADE_BENCH_SPEC=nodes=500,namespaces=50,pods=10000,roles=1000,bindings=1000,netpols=500,seed=7
 //! ```
 
@@ -39,8 +41,12 @@ struct Listed {
     wall: Duration,
 }
 
+/// The palisade binary: `$PALISADE_BIN` (a private copy, since the shared release directory's
+/// binary is rebuilt by others), else the one cargo built with this benchmark.
 fn binary() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_palisade"))
+    std::env::var_os("PALISADE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_palisade")))
 }
 
 fn kubeconfig_field(yaml: &str, key: &str) -> String {

@@ -21,8 +21,26 @@ fi
 need=()
 command -v kubectl >/dev/null 2>&1 || echo "note: kubectl not found; simulator-vs-kubectl tests will fail"
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+# The dashboard's browser test drives a real headless Chromium through chromedriver.
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
+# PostgreSQL server, when none is installed and none answers.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && ! command -v pg_ctlcluster >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# A freshly installed PostgreSQL: start it and allow local trust logins for the test user.
+if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && command -v pg_ctlcluster >/dev/null 2>&1; then
+  ver="$(ls /etc/postgresql | sort -n | tail -n1)"
+  hba="/etc/postgresql/$ver/main/pg_hba.conf"
+  if [ -w "$hba" ] && ! grep -q "palisade-tests" "$hba"; then
+    sed -i '1i host all postgres 127.0.0.1/32 trust # palisade-tests' "$hba"
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+  for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 
 if cargo nextest --version >/dev/null 2>&1; then

@@ -232,26 +232,26 @@ pub fn evaluate(
     let mut literal = Vec::new();
     let mut effective = Vec::new();
     let mut used_default = false;
-    for test in rule.tests {
+    // Each setting's default is looked up once: it may be formatted text.
+    let defaults: Vec<Option<Default>> =
+        rule.tests.iter().map(|t| if lookup(t.flag).is_none() { default(t.flag) } else { None }).collect();
+    for (i, test) in rule.tests.iter().enumerate() {
         let found = lookup(test.flag);
         if !seen.contains(&test.flag) {
             seen.push(test.flag);
             match &found {
                 Some(f) => observed.push(f.shown.clone()),
-                None => {
-                    let def = default(test.flag);
-                    match &def {
-                        Some(d) => {
-                            observed.push(format!(
-                                "without {} (default {}: {})",
-                                show_name(test.flag),
-                                d.value,
-                                d.why
-                            ));
-                        }
-                        None => observed.push(format!("without {}", show_name(test.flag))),
+                None => match &defaults[i] {
+                    Some(d) => {
+                        observed.push(format!(
+                            "without {} (default {}: {})",
+                            show_name(test.flag),
+                            d.value,
+                            d.why
+                        ));
                     }
-                }
+                    None => observed.push(format!("without {}", show_name(test.flag))),
+                },
             }
         }
         let lit = match (&found, test.op) {
@@ -264,7 +264,7 @@ pub fn evaluate(
         let eff = match (&found, test.op) {
             (Some(_), _) => Some(lit),
             (None, Op::NotSet) => None, // neutral: judged through the default's value tests
-            (None, op) => default(test.flag).map(|d| {
+            (None, op) => defaults[i].as_ref().map(|d| {
                 used_default = true;
                 satisfies(op, &d.value)
             }),
@@ -282,12 +282,13 @@ pub fn evaluate(
         .iter()
         .zip(rule.tests.iter())
         .zip(literal.iter())
-        .filter_map(|((e, test), lit)| match (e, test.op) {
+        .zip(defaults.iter())
+        .filter_map(|(((e, test), lit), def)| match (e, test.op) {
             (Some(b), _) => Some(*b),
             (None, Op::NotSet) => {
                 // A `not set` branch on an absent setting: if the default is known, only the value
                 // tests decide; otherwise the benchmark's literal reading stands.
-                if default(test.flag).is_some() {
+                if def.is_some() {
                     None
                 } else {
                     Some(*lit)

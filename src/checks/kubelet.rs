@@ -298,6 +298,21 @@ pub fn for_each_kubelet(
 
 /// Judge one CIS kubelet rule on one kubelet.
 pub fn judge_kubelet(k: &Kubelet, snap: &Snapshot, rule: &Rule, on_fail: Status) -> (Status, String) {
+    // Command-line-only settings (no KubeletConfiguration key) cannot be read from /configz or the
+    // config file: without the kubelet's command line they are unknown, never a pass by absence.
+    if k.flags.is_none() {
+        if let Some(t) = rule.tests.iter().find(|t| key(t.flag).path.is_empty()) {
+            return (
+                Status::Unknown,
+                format!(
+                    "{}: --{} exists only on the kubelet's command line, which was not collected \
+                     (a node agent reports it)",
+                    describe(k),
+                    t.flag
+                ),
+            );
+        }
+    }
     if let Mode::Missing(why) = mode(k) {
         // Only decidable when every flag the rule reads is on the command line.
         if rule.tests.iter().any(|t| lookup(k, t.flag).is_none()) {

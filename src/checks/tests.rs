@@ -578,11 +578,13 @@ fn cases() -> Vec<Case> {
         },
         Case {
             id: "PAL-HOST-004",
-            pass: k,
+            // The command line is known (it names only the config file): no override, pass.
+            pass: || k().with_kubelet_flag("config", "/var/lib/kubelet/config.yaml"),
             fail: || k().with_kubelet_flag("hostname-override", "node-a"),
             fail_status: Warn,
+            // Only /configz is known: a command-line-only flag cannot be judged.
             absent: k,
-            absent_status: Pass,
+            absent_status: Unknown,
         },
         Case {
             id: "PAL-HOST-005",

@@ -135,6 +135,9 @@ struct Gen {
     b: ClusterBuilder,
     name: String,
     ip_counter: u32,
+    /// Pod names handed out, so a random suffix is redrawn on a clash (as the API server's
+    /// generateName does) instead of silently replacing a pod.
+    pod_names: std::collections::HashSet<(String, String)>,
 }
 
 fn suffix(rng: &mut StdRng, n: usize) -> String {
@@ -143,6 +146,16 @@ fn suffix(rng: &mut StdRng, n: usize) -> String {
 }
 
 impl Gen {
+    /// `<prefix>-<5 random characters>`, unique in the namespace.
+    fn pod_name(&mut self, ns: &str, prefix: &str) -> String {
+        loop {
+            let name = format!("{prefix}-{}", suffix(&mut self.rng, 5));
+            if self.pod_names.insert((ns.to_string(), name.clone())) {
+                return name;
+            }
+        }
+    }
+
     fn add(&mut self, v: Value) {
         // Generated objects always have kind, name and namespace; an error here is a bug.
         self.b.add_object(v).expect("generated objects are well formed");
@@ -405,6 +418,7 @@ pub fn generate(spec: &GenerateSpec) -> ClusterData {
         b: ClusterBuilder::new(&name, settings),
         name,
         ip_counter: 0,
+        pod_names: Default::default(),
     };
 
     // Namespaces.
@@ -482,7 +496,7 @@ pub fn generate(spec: &GenerateSpec) -> ClusterData {
         }));
         let owner = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "name": ds, "uid": uid, "controller": true, "blockOwnerDeletion": true});
         for (n, ip) in nodes.clone() {
-            let pod_name = format!("{ds}-{}", suffix(&mut g.rng, 5));
+            let pod_name = g.pod_name("kube-system", ds);
             let w = Workload {
                 kind: "DaemonSet",
                 ns: "kube-system",
@@ -581,7 +595,7 @@ pub fn generate(spec: &GenerateSpec) -> ClusterData {
         for _ in 0..replicas {
             let (node, node_ip) = workers[node_cursor % workers.len()].clone();
             node_cursor += 1;
-            let pod_name = format!("{rs_name}-{}", suffix(&mut g.rng, 5));
+            let pod_name = g.pod_name(&ns, &rs_name);
             let w = Workload {
                 kind: "Deployment",
                 ns: &ns,
