@@ -181,10 +181,7 @@ pub async fn list_clusters(
     who.require(Role::Viewer)?;
     let q = q.into_inner();
     let limit = page_limit(q.limit)?;
-    let labels = match q.label.as_deref().filter(|l| !l.is_empty()) {
-        Some(l) => Labels::from_pairs(l.split(',')).map_err(ApiError::BadRequest)?,
-        None => Labels::default(),
-    };
+    let labels = super::label_filter(q.label.as_deref())?;
     let filter = ClusterFilter {
         limit: limit + 1,
         after: q.cursor.as_deref().map(decode_cursor).transpose()?,

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::scans::parse_opt;
 use super::{decode_cursor, page_limit, paginate, Page};
-use crate::domain::{Area, Labels, Role, Severity};
+use crate::domain::{Area, Role, Severity};
 use crate::store::findings::{self, Finding, FindingFilter, FindingState};
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
@@ -52,10 +52,7 @@ pub async fn list_findings(
     who.require(Role::Viewer)?;
     let q = q.into_inner();
     let limit = page_limit(q.limit)?;
-    let labels = match q.label.as_deref().filter(|l| !l.is_empty()) {
-        Some(l) => Labels::from_pairs(l.split(',')).map_err(ApiError::BadRequest)?,
-        None => Labels::default(),
-    };
+    let labels = super::label_filter(q.label.as_deref())?;
     let after = q
         .cursor
         .as_deref()

@@ -191,6 +191,14 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, ApiError> {
     }
 }
 
+/// Parse a `label=k=v,k2=v2` filter parameter (absent or empty: no label filter).
+pub fn label_filter(label: Option<&str>) -> Result<crate::domain::Labels, ApiError> {
+    match label.filter(|l| !l.is_empty()) {
+        Some(l) => crate::domain::Labels::from_pairs(l.split(',')).map_err(ApiError::BadRequest),
+        None => Ok(crate::domain::Labels::default()),
+    }
+}
+
 /// Make an opaque cursor from the last item's sort key.
 pub fn encode_cursor(key: &str) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(key)
