@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use palisade::checks::{catalog, CheckOptions};
+use palisade::checks::{catalog, CheckOptions, Context};
 use palisade::snapshot::Snapshot;
 
 fn is_config_check(id: &str) -> bool {
@@ -49,7 +49,8 @@ fn in_process() {
     let mut results = 0;
     for _ in 0..10 {
         let t = Instant::now();
-        results = checks.iter().map(|c| (c.run)(&c.meta, &snap, &opts).len()).sum::<usize>();
+        let ctx = Context::new(&snap);
+        results = checks.iter().map(|c| (c.run)(&c.meta, &ctx, &opts).len()).sum::<usize>();
         times.push(t.elapsed());
     }
     let (min, median, max) = stats(times);

@@ -71,8 +71,14 @@ async fn main() -> anyhow::Result<()> {
     // The server in its own process.
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let dir = tempfile::tempdir()?;
+    // The server's log and /usr/bin/time's report go to files: a pipe nobody reads while wrk runs
+    // fills up and blocks the server on its next log line.
+    let time_file = dir.path().join("time.txt");
+    let log_file = dir.path().join("server.log");
     let server = Command::new("/usr/bin/time")
         .arg("-v")
+        .arg("-o")
+        .arg(&time_file)
         .arg(env!("CARGO_BIN_EXE_palisade"))
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
         .current_dir(dir.path())
@@ -80,7 +86,7 @@ async fn main() -> anyhow::Result<()> {
         .env("PALISADE__SECRETS__KEY", KEY_B64)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stderr(std::fs::File::create(&log_file)?)
         .spawn()?;
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::new();
@@ -111,8 +117,15 @@ async fn main() -> anyhow::Result<()> {
     for child in String::from_utf8_lossy(&children.stdout).split_whitespace() {
         Command::new("kill").args(["-INT", child]).status()?;
     }
-    let out = server.wait_with_output()?;
-    let time_report = String::from_utf8_lossy(&out.stderr);
+    let mut server = server;
+    server.wait()?;
+    let time_report = std::fs::read_to_string(&time_file).unwrap_or_default();
+    let log = std::fs::read_to_string(&log_file).unwrap_or_default();
+    let log_lines: Vec<&str> = log.lines().collect();
+    println!("server log: {} lines at warn or above", log_lines.len());
+    for line in log_lines.iter().take(5) {
+        println!("  {line}");
+    }
     let rss = time_report
         .lines()
         .find_map(|l| l.trim().strip_prefix("Maximum resident set size (kbytes): "))

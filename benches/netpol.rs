@@ -284,10 +284,11 @@ fn main() {
     drop((report, json, analysis));
 
     let t = Instant::now();
+    let ctx = checks::Context::new(&snap);
     let results: usize = checks::catalog()
         .into_iter()
         .filter(|c| c.meta.area == Area::Network)
-        .map(|c| (c.run)(&c.meta, &snap, &CheckOptions::default()).len())
+        .map(|c| (c.run)(&c.meta, &ctx, &CheckOptions::default()).len())
         .sum();
     println!("all network checks: {:.2?} — {results} results", t.elapsed());
 }

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use palisade::analysis::rbac::{Identity, Rbac, Request, WhoCanIndex};
 use palisade::checks::rbac::CHECKS;
-use palisade::checks::CheckOptions;
+use palisade::checks::{CheckOptions, Context};
 use palisade::snapshot::{
     Binding, ClusterInfo, Evidence, LabelSelector, Origin, PolicyRule, Role, RoleRef, ServiceAccount,
     Snapshot, Source, Subject,
@@ -261,12 +261,15 @@ fn main() {
     let mut findings = 0usize;
     for _ in 0..3 {
         let t = Instant::now();
-        let rbac = Rbac::new(&snapshot);
-        let graph = t.elapsed();
-        let index = WhoCanIndex::build(&rbac);
+        let ctx = Context::new(&snapshot);
+        let graph = {
+            ctx.rbac();
+            t.elapsed()
+        };
+        let index = WhoCanIndex::build(ctx.rbac());
         let indexed = t.elapsed();
         let results: usize =
-            CHECKS.iter().map(|c| (c.run)(&c.meta, &snapshot, &CheckOptions::default()).len()).sum();
+            CHECKS.iter().map(|c| (c.run)(&c.meta, &ctx, &CheckOptions::default()).len()).sum();
         let total = t.elapsed();
         findings = results;
         drop(index);

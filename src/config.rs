@@ -36,6 +36,14 @@ pub struct ServerSettings {
     pub secure_cookies: bool,
     /// HTTP worker threads; 0 means one per core.
     pub workers: usize,
+    /// Seconds a verified API token or session is remembered in memory (0: look every request up
+    /// in the database). Any change to users, tokens or sessions clears it at once, on every replica.
+    #[serde(default = "default_credential_cache_secs")]
+    pub credential_cache_secs: u64,
+}
+
+fn default_credential_cache_secs() -> u64 {
+    5
 }
 
 /// The PostgreSQL connection.

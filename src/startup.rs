@@ -28,6 +28,7 @@ pub struct Application {
     server: Server,
     state: AppState,
     scheduler: Option<crate::scheduler::SchedulerHandle>,
+    credential_feed: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -71,7 +72,10 @@ impl Application {
             crate::scheduler::Scheduler::for_server(state.pool.clone(), state.cipher.clone(), s.clone())
                 .spawn()
         });
-        Ok(Application { port, server: server.run(), state, scheduler })
+        // Clears the credential cache whenever users, tokens or sessions change (any replica).
+        let credential_feed =
+            tokio::spawn(crate::web::auth::cache::listen(state.pool.clone(), state.credentials.clone()));
+        Ok(Application { port, server: server.run(), state, scheduler, credential_feed })
     }
 
     /// The port actually bound (useful with port 0).
@@ -87,6 +91,7 @@ impl Application {
     /// Serve until the process is asked to stop (SIGINT/SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        self.credential_feed.abort();
         if let Some(scheduler) = self.scheduler {
             scheduler.shutdown().await;
         }

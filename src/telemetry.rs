@@ -3,10 +3,15 @@
 
 use tracing_subscriber::{fmt, EnvFilter};
 
+/// The filter when `RUST_LOG` is not set. The TLS verifier and kube's client builder log every
+/// failed connection to a cluster at ERROR; Palisade records the same failure, explained, on the
+/// cluster and the scan, so their lines are left out (`RUST_LOG=...,kube_client=debug` brings them back).
+pub const DEFAULT_FILTER: &str =
+    "info,sqlx=warn,actix_server=warn,kube=warn,kube_client=off,rustls_platform_verifier=off";
+
 /// Install the global subscriber once; later calls do nothing (tests call it repeatedly).
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,actix_server=warn,kube=warn"));
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let json = std::env::var("PALISADE_LOG_FORMAT").map(|v| v == "json").unwrap_or(false);
     let result = if json {
         fmt().with_env_filter(filter).json().with_writer(std::io::stderr).try_init()

@@ -12,7 +12,7 @@ use crate::snapshot::{Component, ComponentKind, Snapshot};
 
 use super::component::{flag_checks, for_each_component, judge_rule, lookup, rule};
 use super::eval::Op;
-use super::{Check, CheckMeta, CheckOptions, CheckResult};
+use super::{Check, CheckMeta, CheckOptions, CheckResult, Context};
 
 const API: ComponentKind = ComponentKind::KubeApiserver;
 const SRC: &str = "kube-apiserver command line (static pod manifest or mirror pod)";
@@ -728,7 +728,7 @@ struct JwtIssuer {
     url: String,
 }
 
-fn external_authenticators(meta: &CheckMeta, snap: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn external_authenticators(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     for_each_component(meta, snap, API, &|c| {
         let mut found = Vec::new();
         if let Some(url) = c.flag("oidc-issuer-url") {
@@ -778,7 +778,7 @@ fn external_authenticators(meta: &CheckMeta, snap: &Snapshot, _: &CheckOptions) 
 // ---------------------------------------------------------------------------------------------
 // Insecure port.
 
-fn insecure_port(meta: &CheckMeta, snap: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn insecure_port(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     let minor = snap.cluster.version.as_ref().map(|v| (v.major, v.minor));
     for_each_component(meta, snap, API, &|c| {
         let bind = c.flag("insecure-bind-address");
@@ -898,7 +898,7 @@ pub fn secrets_write_provider(content: &str) -> Result<Option<(String, Vec<Strin
     Ok(None)
 }
 
-fn encryption_providers(meta: &CheckMeta, snap: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn encryption_providers(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     for_each_component(meta, snap, API, &|c| {
         let Some(path) = c.flag("encryption-provider-config") else {
             let (_, text) =

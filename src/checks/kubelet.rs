@@ -21,7 +21,7 @@ use crate::snapshot::{Kubelet, SettingSource, Snapshot, Source};
 
 use super::component::rule;
 use super::eval::{self, evaluate, Found, Op, Outcome, Rule};
-use super::{Check, CheckMeta, CheckOptions, CheckResult, ResourceRef};
+use super::{Check, CheckMeta, CheckOptions, CheckResult, Context, ResourceRef};
 
 const SRC: &str = "kubelet command line and KubeletConfiguration (config file or /configz)";
 
@@ -654,7 +654,7 @@ fn minor_of(version: &str) -> Option<u32> {
     (major == 1).then_some(minor)
 }
 
-fn kubelet_tls_min_version(meta: &CheckMeta, snap: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn kubelet_tls_min_version(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     for_each_kubelet(meta, snap, &|k| {
         if let Some(found) = lookup(k, "tls-min-version") {
             return super::apiserver::tls_min_version_value(&describe(k), &found.shown, &found.value);

@@ -24,8 +24,13 @@ mod tests;
 pub mod network;
 pub mod rbac;
 
+use std::cell::OnceCell;
+use std::ops::Deref;
+
 use serde::{Deserialize, Serialize};
 
+use crate::analysis::netpol::{self, NetworkAnalysis};
+use crate::analysis::rbac::Rbac;
 use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{Snapshot, Source};
 
@@ -66,7 +71,67 @@ pub struct CheckOptions {
 /// A check: its description and the pure function that judges a snapshot.
 pub struct Check {
     pub meta: CheckMeta,
-    pub run: fn(&CheckMeta, &Snapshot, &CheckOptions) -> Vec<CheckResult>,
+    pub run: fn(&CheckMeta, &Context, &CheckOptions) -> Vec<CheckResult>,
+}
+
+impl Check {
+    /// Run this check alone on a snapshot (a fresh [`Context`]; use [`run_all`] or a shared
+    /// context to run many checks without repeating the analyses).
+    pub fn run_on(&self, snapshot: &Snapshot, options: &CheckOptions) -> Vec<CheckResult> {
+        (self.run)(&self.meta, &Context::new(snapshot), options)
+    }
+}
+
+/// What checks read: the snapshot, plus the analyses several checks share (the resolved RBAC
+/// graph, the network-policy analyses), each computed at most once, on first use.
+///
+/// It dereferences to the [`Snapshot`], so a check reads evidence as `ctx.control_plane` and
+/// asks for an analysis with [`Context::rbac`] or [`Context::network`].
+pub struct Context<'a> {
+    snapshot: &'a Snapshot,
+    rbac: OnceCell<Rbac<'a>>,
+    network: OnceCell<Result<NetworkAnalysis, String>>,
+    isolation: OnceCell<Result<NetworkAnalysis, String>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(snapshot: &'a Snapshot) -> Self {
+        Context { snapshot, rbac: OnceCell::new(), network: OnceCell::new(), isolation: OnceCell::new() }
+    }
+
+    pub fn snapshot(&self) -> &'a Snapshot {
+        self.snapshot
+    }
+
+    /// The resolved RBAC graph (aggregation, binding scopes, subject defaulting).
+    pub fn rbac(&self) -> &Rbac<'a> {
+        self.rbac.get_or_init(|| Rbac::new(self.snapshot))
+    }
+
+    /// The full network-policy analysis (pod groups, reachability matrix), or why it cannot be made.
+    pub fn network(&self) -> Result<&NetworkAnalysis, &str> {
+        self.network
+            .get_or_init(|| netpol::analyze_snapshot(self.snapshot).map_err(|e| e.0))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The isolation-only network analysis (which pods are selected by which policies, no matrix),
+    /// or why it cannot be made.
+    pub fn isolation(&self) -> Result<&NetworkAnalysis, &str> {
+        self.isolation
+            .get_or_init(|| netpol::analyze_snapshot_isolation(self.snapshot).map_err(|e| e.0))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+}
+
+impl Deref for Context<'_> {
+    type Target = Snapshot;
+
+    fn deref(&self) -> &Snapshot {
+        self.snapshot
+    }
 }
 
 /// The resource a result is about.
@@ -154,7 +219,8 @@ pub fn find(id: &str) -> Option<&'static Check> {
 
 /// Run every check against a snapshot.
 pub fn run_all(snapshot: &Snapshot, options: &CheckOptions) -> Vec<CheckResult> {
-    catalog().into_iter().flat_map(|c| (c.run)(&c.meta, snapshot, options)).collect()
+    let ctx = Context::new(snapshot);
+    catalog().into_iter().flat_map(|c| (c.run)(&c.meta, &ctx, options)).collect()
 }
 
 /// A framework control a check maps to, with the control's title when the framework is known.

@@ -12,9 +12,9 @@
 use crate::analysis::cni::{self, Enforcement};
 use crate::analysis::netpol::{
     self, describe_labels, describe_selector, effective_types, rule_allows_all_peers, rule_allows_all_ports,
-    Direction, NetworkAnalysis, PodGroup,
+    Direction, PodGroup,
 };
-use crate::checks::{Check, CheckMeta, CheckOptions, CheckResult, ResourceRef};
+use crate::checks::{Check, CheckMeta, CheckOptions, CheckResult, Context, ResourceRef};
 use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{NetworkPolicy, Snapshot, Source};
 
@@ -325,15 +325,11 @@ fn unless_ignored(status: Status, evidence: String, enforcement: &Enforcement) -
     }
 }
 
-fn isolation(snapshot: &Snapshot) -> Result<NetworkAnalysis, String> {
-    netpol::analyze_snapshot_isolation(snapshot).map_err(|e| e.0)
-}
-
 // ---------------------------------------------------------------------------------------------
 // checks
 // ---------------------------------------------------------------------------------------------
 
-fn cni_enforces(meta: &CheckMeta, snapshot: &Snapshot, _options: &CheckOptions) -> Vec<CheckResult> {
+fn cni_enforces(meta: &CheckMeta, snapshot: &Context, _options: &CheckOptions) -> Vec<CheckResult> {
     let enforcement = enforcement(snapshot);
     let src = snapshot.daemonsets.origin.as_ref().or(snapshot.pods.origin.as_ref()).map(|o| o.source);
     let (status, evidence) = match &enforcement {
@@ -357,13 +353,13 @@ fn cni_enforces(meta: &CheckMeta, snapshot: &Snapshot, _options: &CheckOptions) 
 
 fn has_policy(
     meta: &CheckMeta,
-    snapshot: &Snapshot,
+    snapshot: &Context,
     options: &CheckOptions,
     scope: Scope,
 ) -> Vec<CheckResult> {
-    let analysis = match isolation(snapshot) {
+    let analysis = match snapshot.isolation() {
         Ok(a) => a,
-        Err(reason) => return undecided(meta, snapshot, &reason),
+        Err(reason) => return undecided(meta, snapshot, reason),
     };
     let mut out = Vec::new();
     for ns in analysis.namespaces.iter().filter(|ns| in_scope(options, ns, scope)) {
@@ -399,14 +395,14 @@ fn has_policy(
 
 fn default_deny(
     meta: &CheckMeta,
-    snapshot: &Snapshot,
+    snapshot: &Context,
     options: &CheckOptions,
     scope: Scope,
     direction: Direction,
 ) -> Vec<CheckResult> {
-    let analysis = match isolation(snapshot) {
+    let analysis = match snapshot.isolation() {
         Ok(a) => a,
-        Err(reason) => return undecided(meta, snapshot, &reason),
+        Err(reason) => return undecided(meta, snapshot, reason),
     };
     let enforcement = enforcement(snapshot);
     let word = match direction {
@@ -455,13 +451,13 @@ fn default_deny(
 
 fn unselected_pods(
     meta: &CheckMeta,
-    snapshot: &Snapshot,
+    snapshot: &Context,
     options: &CheckOptions,
     scope: Scope,
 ) -> Vec<CheckResult> {
-    let analysis = match isolation(snapshot) {
+    let analysis = match snapshot.isolation() {
         Ok(a) => a,
-        Err(reason) => return undecided(meta, snapshot, &reason),
+        Err(reason) => return undecided(meta, snapshot, reason),
     };
     let enforcement = enforcement(snapshot);
     let mut out = Vec::new();
@@ -499,10 +495,10 @@ fn unselected_pods(
     out
 }
 
-fn dead_policies(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions) -> Vec<CheckResult> {
-    let analysis = match isolation(snapshot) {
+fn dead_policies(meta: &CheckMeta, snapshot: &Context, options: &CheckOptions) -> Vec<CheckResult> {
+    let analysis = match snapshot.isolation() {
         Ok(a) => a,
-        Err(reason) => return undecided(meta, snapshot, &reason),
+        Err(reason) => return undecided(meta, snapshot, reason),
     };
     let selectors: std::collections::HashMap<(&str, &str), &NetworkPolicy> =
         snapshot.network_policies.iter().map(|p| ((p.namespace.as_str(), p.name.as_str()), p)).collect();
@@ -557,7 +553,7 @@ fn dead_policies(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions) 
     out
 }
 
-fn allow_all_rules(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions) -> Vec<CheckResult> {
+fn allow_all_rules(meta: &CheckMeta, snapshot: &Context, options: &CheckOptions) -> Vec<CheckResult> {
     if let Some(reason) = snapshot.network_policies.state.missing_reason() {
         return undecided(meta, snapshot, &format!("network policies: {reason}"));
     }
@@ -606,7 +602,7 @@ fn is_world(cidr: &str) -> bool {
     cidr.split_once('/').is_some_and(|(_, bits)| bits.trim() == "0")
 }
 
-fn egress_to_world(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions) -> Vec<CheckResult> {
+fn egress_to_world(meta: &CheckMeta, snapshot: &Context, options: &CheckOptions) -> Vec<CheckResult> {
     if let Some(reason) = snapshot.network_policies.state.missing_reason() {
         return undecided(meta, snapshot, &format!("network policies: {reason}"));
     }
@@ -650,13 +646,13 @@ fn egress_to_world(meta: &CheckMeta, snapshot: &Snapshot, options: &CheckOptions
 
 fn reachable_everywhere(
     meta: &CheckMeta,
-    snapshot: &Snapshot,
+    snapshot: &Context,
     options: &CheckOptions,
     scope: Scope,
 ) -> Vec<CheckResult> {
-    let analysis = match netpol::analyze_snapshot(snapshot) {
+    let analysis = match snapshot.network() {
         Ok(a) => a,
-        Err(e) => return undecided(meta, snapshot, &e.0),
+        Err(reason) => return undecided(meta, snapshot, reason),
     };
     let enforcement = enforcement(snapshot);
     let total = analysis.namespaces_with_pods;

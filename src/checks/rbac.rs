@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use super::{Check, CheckMeta, CheckOptions, CheckResult, ResourceRef};
+use super::{Check, CheckMeta, CheckOptions, CheckResult, Context, ResourceRef};
 use crate::analysis::rbac::{
     describe_rule, describe_subject, rule_allows, system_grant, system_grants, BindingIdx, Rbac, Request,
     RoleIdx, RuleId, Scope, GROUP_AUTHENTICATED, GROUP_SERVICE_ACCOUNTS, GROUP_UNAUTHENTICATED,
@@ -467,8 +467,8 @@ fn scope_words(scope: &Scope) -> String {
     }
 }
 
-fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Vec<CheckResult> {
-    let rbac = Rbac::new(snapshot);
+fn grant_findings(meta: &CheckMeta, snapshot: &Context, spec: &GrantSpec) -> Vec<CheckResult> {
+    let rbac = snapshot.rbac();
     let source = rbac_source(snapshot);
     let requests = spec.capability.map(Capability::requests).unwrap_or_default();
     let mut cache: HashMap<RoleIdx, Option<RuleId>> = HashMap::new();
@@ -482,11 +482,12 @@ fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Ve
         let role = rbac.binding_role(bi as BindingIdx);
         let rule = match (spec.capability, role) {
             (Some(_), None) => continue,
-            (Some(_), Some(r)) => match *cache.entry(r).or_insert_with(|| granting_rule(&rbac, r, &requests))
-            {
-                Some(id) => Some(id),
-                None => continue,
-            },
+            (Some(_), Some(r)) => {
+                match *cache.entry(r).or_insert_with(|| granting_rule(rbac, r, &requests)) {
+                    Some(id) => Some(id),
+                    None => continue,
+                }
+            }
             (None, _) => None,
         };
         let mut named = Vec::new();
@@ -508,7 +509,7 @@ fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Ve
         let evidence = format!(
             "{} grants {} {} to {}{what}",
             crate::analysis::rbac::BindingView::of(b),
-            role_words(&rbac, b, role, rule),
+            role_words(rbac, b, role, rule),
             scope_words(&scope),
             named.join(", "),
         );
@@ -518,7 +519,7 @@ fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Ve
         results.push(meta.result(
             Status::Unknown,
             cluster_ref(snapshot),
-            format!("{}: other grants may exist that could not be judged", gaps_sentence(&rbac)),
+            format!("{}: other grants may exist that could not be judged", gaps_sentence(rbac)),
             None,
         ));
     } else if results.is_empty() {
@@ -540,9 +541,9 @@ fn grant_findings(meta: &CheckMeta, snapshot: &Snapshot, spec: &GrantSpec) -> Ve
 // ---------------------------------------------------------------------------------------------
 // The checks
 
-fn run_system_grants(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    let rbac = Rbac::new(snapshot);
-    let grants = system_grants(&rbac);
+fn run_system_grants(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
+    let rbac = snapshot.rbac();
+    let grants = system_grants(rbac);
     let subjects: usize = grants.values().map(|s| s.len()).sum();
     let list = grants
         .iter()
@@ -555,13 +556,13 @@ fn run_system_grants(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) ->
         if list.is_empty() { "" } else { ": " }
     );
     if !rbac.is_complete() {
-        evidence.push_str(&format!(" ({}; the list may be partial)", gaps_sentence(&rbac)));
+        evidence.push_str(&format!(" ({}; the list may be partial)", gaps_sentence(rbac)));
         return vec![meta.result(Status::Unknown, cluster_ref(snapshot), evidence, None)];
     }
     vec![meta.result(Status::Pass, cluster_ref(snapshot), evidence, rbac_source(snapshot))]
 }
 
-fn run_cluster_admin(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_cluster_admin(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -579,7 +580,7 @@ fn is_anonymous(s: &Subject) -> bool {
     (s.kind == "User" && s.name == USER_ANONYMOUS) || (s.kind == "Group" && s.name == GROUP_UNAUTHENTICATED)
 }
 
-fn run_anonymous(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_anonymous(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -598,7 +599,7 @@ fn is_broad_group(s: &Subject) -> bool {
     s.kind == "Group" && (s.name == GROUP_AUTHENTICATED || s.name == GROUP_SERVICE_ACCOUNTS)
 }
 
-fn run_broad_groups(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_broad_groups(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -619,7 +620,7 @@ fn cluster_or_kube_system(scope: &Scope) -> bool {
     }
 }
 
-fn run_secrets(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_secrets(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -633,7 +634,7 @@ fn run_secrets(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<C
     )
 }
 
-fn run_create_pods(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_create_pods(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -647,7 +648,7 @@ fn run_create_pods(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> V
     )
 }
 
-fn run_exec(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_exec(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -661,7 +662,7 @@ fn run_exec(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<Chec
     )
 }
 
-fn run_escalate(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_escalate(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -675,7 +676,7 @@ fn run_escalate(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<
     )
 }
 
-fn run_nodes_proxy(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_nodes_proxy(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -689,7 +690,7 @@ fn run_nodes_proxy(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> V
     )
 }
 
-fn run_token_create(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_token_create(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -703,7 +704,7 @@ fn run_token_create(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> 
     )
 }
 
-fn run_csr_approval(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_csr_approval(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -717,7 +718,7 @@ fn run_csr_approval(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> 
     )
 }
 
-fn run_webhooks(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_webhooks(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -731,7 +732,7 @@ fn run_webhooks(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<
     )
 }
 
-fn run_pv_create(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_pv_create(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -749,7 +750,7 @@ fn is_default_sa(s: &Subject) -> bool {
     s.kind == "ServiceAccount" && s.name == "default"
 }
 
-fn run_default_sa_bound(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_default_sa_bound(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     grant_findings(
         meta,
         snapshot,
@@ -770,8 +771,8 @@ fn is_system_role_name(name: &str) -> bool {
     name == "cluster-admin" || ["system:", "kubeadm:", "eks:"].iter().any(|p| name.starts_with(p))
 }
 
-fn run_wildcards(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
-    let rbac = Rbac::new(snapshot);
+fn run_wildcards(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
+    let rbac = snapshot.rbac();
     let source = rbac_source(snapshot);
     let mut bound: HashMap<RoleIdx, Vec<String>> = HashMap::new();
     for bi in 0..rbac.bindings.len() {
@@ -811,7 +812,7 @@ fn run_wildcards(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec
         results.push(meta.result(Status::Warn, resource, evidence, source));
     }
     if !rbac.is_complete() {
-        results.push(meta.result(Status::Unknown, cluster_ref(snapshot), gaps_sentence(&rbac), None));
+        results.push(meta.result(Status::Unknown, cluster_ref(snapshot), gaps_sentence(rbac), None));
     } else if results.is_empty() {
         results.push(meta.result(
             Status::Pass,
@@ -834,7 +835,7 @@ fn unknown_for(
         .map(|r| meta.result(Status::Unknown, cluster_ref(snapshot), format!("{what}: {r}"), None))
 }
 
-fn run_default_sa_automount(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_default_sa_automount(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     if let Some(u) = unknown_for(meta, snapshot, "ServiceAccounts", &snapshot.service_accounts.state) {
         return vec![u];
     }
@@ -863,7 +864,7 @@ fn run_default_sa_automount(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOpti
         .collect()
 }
 
-fn run_pod_tokens(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_pod_tokens(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     let mut unknown = Vec::new();
     unknown.extend(unknown_for(meta, snapshot, "Pods", &snapshot.pods.state));
     unknown.extend(unknown_for(meta, snapshot, "ServiceAccounts", &snapshot.service_accounts.state));
@@ -916,7 +917,7 @@ fn run_pod_tokens(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Ve
     results
 }
 
-fn run_legacy_tokens(meta: &CheckMeta, snapshot: &Snapshot, _: &CheckOptions) -> Vec<CheckResult> {
+fn run_legacy_tokens(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     if let Some(u) = unknown_for(meta, snapshot, "Secrets", &snapshot.secrets.state) {
         return vec![u];
     }

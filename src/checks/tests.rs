@@ -650,7 +650,7 @@ fn cases() -> Vec<Case> {
 
 fn run(id: &str, snap: &Snapshot) -> Vec<CheckResult> {
     let check = find(id).unwrap_or_else(|| panic!("{id} is not in the catalog"));
-    (check.run)(&check.meta, snap, &CheckOptions::default())
+    check.run_on(snap, &CheckOptions::default())
 }
 
 fn assert_all(id: &str, what: &str, snap: &Snapshot, want: Status) {
@@ -752,7 +752,7 @@ fn control_plane_checks_are_not_applicable_on_a_managed_cluster_but_kubelet_chec
     let snap = k().managed();
     let covered: Vec<&str> = cases().iter().map(|c| c.id).collect();
     for check in catalog().into_iter().filter(|c| covered.contains(&c.meta.id)) {
-        let results = (check.run)(&check.meta, &snap, &CheckOptions::default());
+        let results = check.run_on(&snap, &CheckOptions::default());
         let kubelet = results.iter().any(|r| r.resource.kind == "kubelet");
         for r in &results {
             if kubelet {

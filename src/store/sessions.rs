@@ -32,6 +32,7 @@ pub struct SessionUser {
     pub user_id: Uuid,
     pub username: String,
     pub role: Role,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A session as listed to its owner.
@@ -72,7 +73,7 @@ pub async fn create(
 #[tracing::instrument(skip_all)]
 pub async fn lookup(pool: &PgPool, secret: &str) -> Result<Option<SessionUser>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT s.id AS session_id, s.csrf_token, u.id AS user_id, u.username, u.role FROM sessions s \
+        "SELECT s.id AS session_id, s.csrf_token, u.id AS user_id, u.username, u.role, s.expires_at FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled",
     )

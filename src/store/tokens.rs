@@ -35,6 +35,8 @@ pub struct TokenUser {
     /// The token's role, capped by the user's current role.
     pub role: Role,
     pub user_role: Role,
+    /// When the token stops working (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 const COLUMNS: &str = "id, name, prefix, user_id, role, created_at, expires_at, revoked_at, last_used_at";
@@ -70,7 +72,7 @@ pub async fn create(
 #[tracing::instrument(skip_all)]
 pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<TokenUser>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT t.id AS token_id, u.id AS user_id, u.username, t.role, u.role AS user_role \
+        "SELECT t.id AS token_id, u.id AS user_id, u.username, t.role, u.role AS user_role, t.expires_at \
          FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) \
          AND NOT u.disabled",

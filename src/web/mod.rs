@@ -27,15 +27,19 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub cipher: Arc<Cipher>,
     pub token_uses: Arc<auth::TokenUseTracker>,
+    /// Who recent credentials belong to (see [`auth::cache`]).
+    pub credentials: Arc<auth::cache::CredentialCache>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings, cipher: Cipher) -> AppState {
+        let credential_ttl = std::time::Duration::from_secs(settings.server.credential_cache_secs);
         AppState {
             pool,
             settings: Arc::new(settings),
             cipher: Arc::new(cipher),
             token_uses: Arc::new(auth::TokenUseTracker::default()),
+            credentials: Arc::new(auth::cache::CredentialCache::new(credential_ttl)),
         }
     }
 

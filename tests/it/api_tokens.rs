@@ -146,3 +146,54 @@ async fn someone_elses_token_cannot_be_revoked_by_a_non_admin() {
         .unwrap();
     assert_eq!(resp.status(), 200);
 }
+
+/// The credential cache (src/web/auth/cache.rs) serves a recently verified token without a
+/// database read, and a revoke made by someone else (another replica, the CLI, plain SQL) still
+/// stops the token on this server: the database's NOTIFY clears the cache.
+#[tokio::test]
+async fn a_token_revoked_elsewhere_stops_working_on_this_server_too() {
+    let app = spawn_app().await;
+    let user = app.create_user(Role::Viewer).await;
+    let token = app.create_token(&user, Role::Viewer).await;
+    let client = bearer_client(&token);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !app.state.credentials.is_active() {
+        assert!(std::time::Instant::now() < deadline, "the invalidation feed never connected");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(client.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(), 200);
+
+    // Another process changes the stored hash without a notification: the cached answer stands,
+    // which shows the second request was served from the cache.
+    let other = sqlx::PgPool::connect(&app.database_url()).await.unwrap();
+    sqlx::query("ALTER TABLE api_tokens DISABLE TRIGGER api_tokens_credentials_changed")
+        .execute(&other)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE user_id = $1")
+        .bind(user.id)
+        .execute(&other)
+        .await
+        .unwrap();
+    sqlx::query("ALTER TABLE api_tokens ENABLE TRIGGER api_tokens_credentials_changed")
+        .execute(&other)
+        .await
+        .unwrap();
+    assert_eq!(client.get(app.url("/api/v1/auth/me")).send().await.unwrap().status(), 200);
+
+    // Any credential change that does notify clears the cache: now the revoke is seen.
+    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE revoked_at IS NULL")
+        .execute(&other)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        let status = client.get(app.url("/api/v1/auth/me")).send().await.unwrap().status();
+        if status == 401 {
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(std::time::Instant::now() < deadline, "the revoked token still works after 2 s");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}

@@ -130,6 +130,13 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// The test database's URL (for a second, independent connection).
+    pub fn database_url(&self) -> String {
+        let mut url = url::Url::parse(&test_server_url()).expect("PALISADE_TEST_DATABASE_URL is a URL");
+        url.set_path(&self.db_name);
+        url.to_string()
+    }
+
     /// Create a user with `role` (random name, known password) directly in the store.
     pub async fn create_user(&self, role: Role) -> TestUser {
         let username = format!("{}-{}", role, &Uuid::new_v4().simple().to_string()[..8]);

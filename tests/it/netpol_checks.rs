@@ -7,10 +7,11 @@ use palisade::snapshot::{Evidence, GapReason, Snapshot};
 use super::netpol_support::{daemonset, namespace, pod, policy, snapshot};
 
 fn run(snap: &Snapshot, options: &CheckOptions) -> Vec<CheckResult> {
+    let ctx = checks::Context::new(snap);
     checks::catalog()
         .into_iter()
         .filter(|c| c.meta.area == Area::Network)
-        .flat_map(|c| (c.run)(&c.meta, snap, options))
+        .flat_map(|c| (c.run)(&c.meta, &ctx, options))
         .collect()
 }
 

@@ -7,10 +7,11 @@ use palisade::domain::{Area, Status};
 fn network_results(sample: &str) -> Vec<CheckResult> {
     let dir = format!("{}/data/samples/{sample}", env!("CARGO_MANIFEST_DIR"));
     let snap = palisade::collect::dump::collect(&dir).expect("sample reads");
+    let ctx = checks::Context::new(&snap);
     checks::catalog()
         .into_iter()
         .filter(|c| c.meta.area == Area::Network)
-        .flat_map(|c| (c.run)(&c.meta, &snap, &CheckOptions::default()))
+        .flat_map(|c| (c.run)(&c.meta, &ctx, &CheckOptions::default()))
         .collect()
 }
 

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use palisade::analysis::rbac::{Identity, Rbac, Request, WhoCanIndex};
 use palisade::checks::rbac::CHECKS;
-use palisade::checks::{CheckOptions, CheckResult};
+use palisade::checks::{CheckOptions, CheckResult, Context};
 use palisade::collect::dump;
 use palisade::domain::Status;
 use palisade::snapshot::{Evidence, GapReason, Snapshot};
@@ -27,7 +27,8 @@ pub(crate) fn kubeadm_default_with(extra: &str) -> tempfile::TempDir {
 }
 
 fn run(snapshot: &Snapshot) -> Vec<CheckResult> {
-    CHECKS.iter().flat_map(|c| (c.run)(&c.meta, snapshot, &CheckOptions::default())).collect()
+    let ctx = Context::new(snapshot);
+    CHECKS.iter().flat_map(|c| (c.run)(&c.meta, &ctx, &CheckOptions::default())).collect()
 }
 
 fn of<'a>(results: &'a [CheckResult], id: &str) -> Vec<&'a CheckResult> {

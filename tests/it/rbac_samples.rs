@@ -6,14 +6,15 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use palisade::checks::rbac::CHECKS;
-use palisade::checks::{CheckOptions, CheckResult};
+use palisade::checks::{CheckOptions, CheckResult, Context};
 use palisade::collect::dump;
 use palisade::domain::Status;
 
 fn verdicts(sample: &str) -> Vec<CheckResult> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/samples").join(sample);
     let snapshot = dump::collect(&dir).unwrap();
-    CHECKS.iter().flat_map(|c| (c.run)(&c.meta, &snapshot, &CheckOptions::default())).collect()
+    let ctx = Context::new(&snapshot);
+    CHECKS.iter().flat_map(|c| (c.run)(&c.meta, &ctx, &CheckOptions::default())).collect()
 }
 
 /// The resources (`kind namespace/name`) a check did not pass on.

@@ -133,6 +133,7 @@ pub async fn login(
 pub async fn logout(state: web::Data<AppState>, who: Authenticated) -> Result<HttpResponse, ApiError> {
     if let Via::Session { id, .. } = &who.via {
         sessions::revoke(&state.pool, who.user_id, *id).await?;
+        state.credentials.invalidate();
         audit::record(&state.pool, &who.actor(), "auth.logout", Some(&who.username), serde_json::json!({}))
             .await?;
     }
@@ -168,7 +169,9 @@ pub async fn revoke_session(
     who: Authenticated,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    if !sessions::revoke(&state.pool, who.user_id, *id).await? {
+    let revoked = sessions::revoke(&state.pool, who.user_id, *id).await?;
+    state.credentials.invalidate();
+    if !revoked {
         return Err(ApiError::NotFound(format!("you have no live session with id {id}")));
     }
     audit::record(
@@ -209,6 +212,7 @@ pub async fn change_password(
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     users::update(&state.pool, who.user_id, Some(&body.new_password), None, None).await?;
+    state.credentials.invalidate();
     audit::record(&state.pool, &who.actor(), "user.password", Some(&who.username), serde_json::json!({}))
         .await?;
     Ok(HttpResponse::NoContent().cookie(clear_session_cookie(state.settings.server.secure_cookies)).finish())

@@ -122,6 +122,7 @@ pub async fn revoke_token(
         .filter(|t| t.revoked_at.is_none())
         .ok_or_else(|| ApiError::NotFound(format!("no live token with id {id}")))?;
     tokens::revoke(&state.pool, id).await?;
+    state.credentials.invalidate();
     audit::record(
         &state.pool,
         &who.actor(),

@@ -108,6 +108,7 @@ pub async fn update_user(
         return Err(ApiError::Conflict("this is the last enabled admin; make another admin first".into()));
     }
     let user = users::update(&state.pool, id, body.password.as_deref(), body.role, body.disabled).await?;
+    state.credentials.invalidate();
     audit::record(
         &state.pool,
         &who.actor(),

@@ -20,7 +20,12 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::Role;
 use crate::store::audit::Actor;
+use crate::store::sessions::SessionUser;
+use crate::store::tokens::TokenUser;
 use crate::store::{sessions, tokens};
+
+pub mod cache;
+use cache::Principal;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "palisade_session";
@@ -128,7 +133,7 @@ pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Option<Auth
             .or_else(|| value.strip_prefix("bearer "))
             .ok_or_else(|| ApiError::BadRequest("the Authorization header must be `Bearer <token>`".into()))?
             .trim();
-        let Some(t) = tokens::lookup(&state.pool, token).await? else {
+        let Some(t) = token_principal(state, token).await? else {
             return Err(ApiError::Unauthenticated);
         };
         state.note_token_use(t.token_id);
@@ -141,7 +146,7 @@ pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Option<Auth
         }));
     }
     if let Some(cookie) = req.cookie(SESSION_COOKIE) {
-        if let Some(s) = sessions::lookup(&state.pool, cookie.value()).await? {
+        if let Some(s) = session_principal(state, cookie.value()).await? {
             return Ok(Some(Authenticated {
                 user_id: s.user_id,
                 username: s.username,
@@ -152,6 +157,34 @@ pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Option<Auth
         }
     }
     Ok(None)
+}
+
+/// The owner of an API token: from the credential cache when it is fresh, else from the database.
+async fn token_principal(state: &AppState, token: &str) -> Result<Option<TokenUser>, sqlx::Error> {
+    let digest = sessions::hash_secret(token);
+    if let Some(Principal::Token(t)) = state.credentials.get(&digest) {
+        return Ok(Some(t));
+    }
+    let ticket = state.credentials.ticket();
+    let found = tokens::lookup(&state.pool, token).await?;
+    if let Some(t) = &found {
+        state.credentials.put(ticket, digest, Principal::Token(t.clone()), t.expires_at);
+    }
+    Ok(found)
+}
+
+/// The owner of a session cookie: from the credential cache when it is fresh, else from the database.
+async fn session_principal(state: &AppState, secret: &str) -> Result<Option<SessionUser>, sqlx::Error> {
+    let digest = sessions::hash_secret(secret);
+    if let Some(Principal::Session(s)) = state.credentials.get(&digest) {
+        return Ok(Some(s));
+    }
+    let ticket = state.credentials.ticket();
+    let found = sessions::lookup(&state.pool, secret).await?;
+    if let Some(s) = &found {
+        state.credentials.put(ticket, digest, Principal::Session(s.clone()), Some(s.expires_at));
+    }
+    Ok(found)
 }
 
 /// The caller as resolved by [`resolve_identity`], waiting in the request's extensions.

@@ -225,6 +225,7 @@ async fn logout(
     who.check_csrf(&form.csrf_token)?;
     if let Via::Session { id, .. } = &who.via {
         sessions::revoke(&state.pool, who.user_id, *id).await?;
+        state.credentials.invalidate();
     }
     audit::record(&state.pool, &who.actor(), "auth.logout", Some(&who.username), serde_json::json!({}))
         .await?;
