@@ -420,3 +420,51 @@ async fn the_global_limit_caps_running_scans_across_replicas() {
         Err(scans::ScanStoreError::LeaseLost)
     ));
 }
+
+#[tokio::test]
+async fn purging_a_cluster_removes_its_findings_and_their_whole_history_and_nothing_else() {
+    let pool = fresh_pool().await;
+    let gone = add_cluster(&pool, "gone", None, &[]).await;
+    let kept = add_cluster(&pool, "kept", None, &[]).await;
+    let fail = |pod: &str| r("PAL-HOST-001", pod, Area::Host, Severity::High, Status::Fail, "privileged");
+    let pass = |pod: &str| r("PAL-HOST-001", pod, Area::Host, Severity::High, Status::Pass, "not privileged");
+    for c in [gone, kept] {
+        scan(&pool, c, vec![fail("a"), fail("b")], at(1, 0)).await;
+        scan(&pool, c, vec![pass("a"), fail("b")], at(2, 0)).await;
+    }
+    let changes_of = |c: Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM finding_changes ch WHERE ch.finding_id IN
+                   (SELECT id FROM findings WHERE cluster_id = $1)",
+            )
+            .bind(c)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(changes_of(gone).await, 3, "two first appearances and one fix");
+    let total_before: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM finding_changes").fetch_one(&pool).await.unwrap();
+    assert_eq!(total_before, 6);
+
+    let actor = palisade::store::audit::Actor { id: None, name: "tester".into(), address: None };
+    palisade::store::clusters::delete(&pool, gone, true, &actor).await.unwrap();
+
+    let findings_left: i64 = sqlx::query_scalar("SELECT count(*) FROM findings WHERE cluster_id = $1")
+        .bind(gone)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(findings_left, 0);
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM finding_changes ch WHERE NOT EXISTS (SELECT 1 FROM findings f WHERE f.id = ch.finding_id)",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(orphans, 0, "the purged cluster's change rows went with its findings");
+    assert_eq!(changes_of(kept).await, 3, "the other cluster's history is untouched");
+}
