@@ -176,12 +176,9 @@ pub async fn listen(pool: PgPool, cache: std::sync::Arc<CredentialCache>) {
         }
         backoff = Duration::from_millis(250);
         cache.set_live(true);
-        loop {
-            match listener.try_recv().await {
-                Ok(Some(_)) => cache.invalidate(),
-                // The connection was lost (notifications may have been missed).
-                Ok(None) | Err(_) => break,
-            }
+        // Ok(None) or an error: the connection was lost, and notifications with it.
+        while let Ok(Some(_)) = listener.try_recv().await {
+            cache.invalidate();
         }
         cache.set_live(false);
         tracing::info!("credential cache: invalidation feed lost; looking credentials up in the database until it is back");
