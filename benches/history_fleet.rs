@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
     if std::env::var("FLEET_KEEP").is_ok() || existing.is_some() {
         println!("kept database {name}");
     } else {
-        sqlx::query(&format!("DROP DATABASE {name}")).execute(&mut admin).await?;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await?;
     }
     Ok(())
 }

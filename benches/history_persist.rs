@@ -124,7 +124,7 @@ async fn main() -> anyhow::Result<()> {
             .await?;
     println!("rows: findings {} · finding_changes {} · total history size {} bytes", rows.0, rows.1, after);
     pool.close().await;
-    sqlx::query(&format!("DROP DATABASE {name}")).execute(&mut admin).await?;
+    sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).await?;
     Ok(())
 }
 

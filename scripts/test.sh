@@ -43,6 +43,14 @@ if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && command -v pg_ctlcluster 
   for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q && break; sleep 1; done
 fi
 
+# Databases left by earlier runs (tests that were killed, or that keep theirs for inspection).
+if command -v psql >/dev/null 2>&1; then
+  for db in $(psql "$PALISADE_TEST_DATABASE_URL" -Atc \
+      "SELECT datname FROM pg_database WHERE datname LIKE 'palisade\_test\_%'" 2>/dev/null); do
+    psql "$PALISADE_TEST_DATABASE_URL" -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+fi
+
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast "$@"
 else
