@@ -91,13 +91,24 @@ pub async fn touch(pool: &PgPool, token_id: Uuid) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
-/// Tokens of one user, or of everyone when `user_id` is `None`; newest first.
+/// A page of the tokens of one user, or of everyone when `user_id` is `None`; newest first,
+/// continuing after the `(created_at, id)` of the previous page's last token.
 #[tracing::instrument(skip_all)]
-pub async fn list(pool: &PgPool, user_id: Option<Uuid>) -> Result<Vec<ApiToken>, sqlx::Error> {
+pub async fn list(
+    pool: &PgPool,
+    user_id: Option<Uuid>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> Result<Vec<ApiToken>, sqlx::Error> {
     sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM api_tokens WHERE ($1::uuid IS NULL OR user_id = $1) ORDER BY created_at DESC, id"
+        "SELECT {COLUMNS} FROM api_tokens WHERE ($1::uuid IS NULL OR user_id = $1) \
+         AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
+         ORDER BY created_at DESC, id DESC LIMIT $4"
     ))
     .bind(user_id)
+    .bind(after.map(|a| a.0))
+    .bind(after.map(|a| a.1))
+    .bind(limit)
     .fetch_all(pool)
     .await
 }

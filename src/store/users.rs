@@ -94,6 +94,28 @@ pub async fn list(pool: &PgPool) -> Result<Vec<User>, sqlx::Error> {
     sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY username")).fetch_all(pool).await
 }
 
+/// A page of users by name: after `after`, optionally only one role or names containing `q`.
+#[tracing::instrument(skip_all)]
+pub async fn list_page(
+    pool: &PgPool,
+    after: Option<&str>,
+    role: Option<Role>,
+    q: Option<&str>,
+    limit: i64,
+) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR username > $1) \
+         AND ($2::text IS NULL OR role = $2) AND ($3::text IS NULL OR strpos(username, $3) > 0) \
+         ORDER BY username LIMIT $4"
+    ))
+    .bind(after)
+    .bind(role.map(|r| r.as_str()))
+    .bind(q)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// One user by id.
 #[tracing::instrument(skip_all)]
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {

@@ -147,6 +147,43 @@ async fn someone_elses_token_cannot_be_revoked_by_a_non_admin() {
     assert_eq!(resp.status(), 200);
 }
 
+#[tokio::test]
+async fn the_tokens_list_pages_newest_first() {
+    let app = spawn_app().await;
+    for i in 0..5 {
+        let resp = app
+            .admin
+            .post(app.url("/api/v1/tokens"))
+            .json(&json!({"name": format!("t{i}"), "role": "viewer"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    // Five created here plus the test harness's own token, newest first, three per page.
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let q = match &cursor {
+            Some(c) => format!("?limit=3&cursor={c}"),
+            None => "?limit=3".into(),
+        };
+        let page: Value =
+            app.admin.get(app.url(&format!("/api/v1/tokens{q}"))).send().await.unwrap().json().await.unwrap();
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 3);
+        seen.extend(items.iter().map(|t| t["name"].as_str().unwrap().to_string()));
+        assert!(items.iter().all(|t| t.get("secret").is_none() && t.get("token_hash").is_none()));
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["t4", "t3", "t2", "t1", "t0", "test-admin"]);
+    let resp = app.admin.get(app.url("/api/v1/tokens?cursor=bm9wZQ")).send().await.unwrap();
+    assert_problem(resp, 400).await;
+}
+
 /// The credential cache (src/web/auth/cache.rs) serves a recently verified token without a
 /// database read, and a revoke made by someone else (another replica, the CLI, plain SQL) still
 /// stops the token on this server: the database's NOTIFY clears the cache.

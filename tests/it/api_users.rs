@@ -53,7 +53,51 @@ async fn an_admin_creates_a_user_who_can_then_log_in_with_an_argon2id_hash() {
     assert!(hash.starts_with("$argon2id$"), "{hash}");
     let (_, _) = app.login("alice", "alice-password-123").await;
     let users: Value = app.admin.get(app.url("/api/v1/users")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert_eq!(users["items"].as_array().unwrap().len(), 2);
+    assert!(users["next_cursor"].is_null());
+}
+
+#[tokio::test]
+async fn the_users_list_pages_and_filters() {
+    let app = spawn_app().await;
+    for (name, role) in [("ann", "viewer"), ("bob", "editor"), ("cid", "viewer"), ("dan", "viewer")] {
+        let resp = app
+            .admin
+            .post(app.url("/api/v1/users"))
+            .json(&json!({"username": name, "password": "a-long-enough-password", "role": role}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 201);
+    }
+    let get = |q: String| {
+        let c = app.admin.clone();
+        let url = app.url(&format!("/api/v1/users{q}"));
+        async move { c.get(url).send().await.unwrap().json::<Value>().await.unwrap() }
+    };
+    let names = |page: &Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["username"].as_str().unwrap().to_string())
+            .collect()
+    };
+    // admin, ann, bob, cid, dan: pages of two.
+    let first = get("?limit=2".into()).await;
+    assert_eq!(names(&first), ["admin", "ann"]);
+    let cursor = first["next_cursor"].as_str().unwrap().to_string();
+    let second = get(format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(names(&second), ["bob", "cid"]);
+    let third = get(format!("?limit=2&cursor={}", second["next_cursor"].as_str().unwrap())).await;
+    assert_eq!(names(&third), ["dan"]);
+    assert!(third["next_cursor"].is_null());
+    assert_eq!(names(&get("?role=viewer".into()).await), ["ann", "cid", "dan"]);
+    assert_eq!(names(&get("?q=d".into()).await), ["admin", "cid", "dan"]);
+    let resp = app.admin.get(app.url("/api/v1/users?limit=0")).send().await.unwrap();
+    assert_problem(resp, 400).await;
+    let resp = app.admin.get(app.url("/api/v1/users?cursor=%%%")).send().await.unwrap();
+    assert_problem(resp, 400).await;
 }
 
 #[tokio::test]

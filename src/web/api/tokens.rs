@@ -13,6 +13,8 @@ use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
 
+use super::{decode_cursor, page_limit, paginate, Page};
+
 /// A token to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,11 +42,29 @@ pub struct CreatedToken {
 pub struct TokenQuery {
     /// Admins: list every user's tokens.
     pub all: Option<bool>,
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
 }
 
-/// The caller's tokens (admins may ask for all).
+/// A token cursor: the `created_at` and id of the previous page's last token.
+fn token_cursor(t: &ApiToken) -> String {
+    format!("{}|{}", t.created_at.to_rfc3339(), t.id)
+}
+
+fn parse_token_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
+    let raw = decode_cursor(cursor)?;
+    let bad = || ApiError::BadRequest("the cursor is not valid; pass back next_cursor unchanged".into());
+    let (at, id) = raw.split_once('|').ok_or_else(bad)?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.with_timezone(&Utc);
+    Ok((at, id.parse().map_err(|_| bad())?))
+}
+
+/// The caller's tokens, newest first, a page at a time (admins may ask for all).
 #[utoipa::path(tag = "tokens", params(TokenQuery), responses(
-    (status = 200, body = Vec<ApiToken>),
+    (status = 200, body = Page<ApiToken>),
+    (status = 400, body = Problem),
     (status = 401, body = Problem),
     (status = 403, body = Problem),
 ))]
@@ -53,14 +73,17 @@ pub async fn list_tokens(
     state: web::Data<AppState>,
     who: Authenticated,
     q: web::Query<TokenQuery>,
-) -> Result<web::Json<Vec<ApiToken>>, ApiError> {
+) -> Result<web::Json<Page<ApiToken>>, ApiError> {
     let user = if q.all == Some(true) {
         who.require(Role::Admin)?;
         None
     } else {
         Some(who.user_id)
     };
-    Ok(web::Json(tokens::list(&state.pool, user).await?))
+    let limit = page_limit(q.limit)?;
+    let after = q.cursor.as_deref().map(parse_token_cursor).transpose()?;
+    let rows = tokens::list(&state.pool, user, after, limit + 1).await?;
+    Ok(web::Json(paginate(rows, limit, token_cursor)))
 }
 
 /// Create a token for the caller.

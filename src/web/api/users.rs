@@ -11,6 +11,8 @@ use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
 
+use super::{decode_cursor, page_limit, paginate, Page};
+
 /// A new user.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -33,9 +35,24 @@ pub struct UpdateUser {
     pub disabled: Option<bool>,
 }
 
-/// Every user.
-#[utoipa::path(tag = "users", responses(
-    (status = 200, body = Vec<User>),
+/// Paging and filters of the users list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserQuery {
+    /// Page size, 1-500 (default 50).
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Part of the name.
+    pub q: Option<String>,
+}
+
+/// Users by name, a page at a time.
+#[utoipa::path(tag = "users", params(UserQuery), responses(
+    (status = 200, body = Page<User>),
+    (status = 400, body = Problem),
     (status = 401, body = Problem),
     (status = 403, body = Problem),
 ))]
@@ -43,9 +60,14 @@ pub struct UpdateUser {
 pub async fn list_users(
     state: web::Data<AppState>,
     who: Authenticated,
-) -> Result<web::Json<Vec<User>>, ApiError> {
+    q: web::Query<UserQuery>,
+) -> Result<web::Json<Page<User>>, ApiError> {
     who.require(Role::Admin)?;
-    Ok(web::Json(users::list(&state.pool).await?))
+    let limit = page_limit(q.limit)?;
+    let after = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let name = q.q.as_deref().filter(|s| !s.is_empty());
+    let rows = users::list_page(&state.pool, after.as_deref(), q.role, name, limit + 1).await?;
+    Ok(web::Json(paginate(rows, limit, |u| u.username.clone())))
 }
 
 /// Create a user.
