@@ -5,7 +5,8 @@
 //! has a stored scan (live collection → checks → history write).
 //!
 //! Run: `CARGO_TARGET_DIR=/var/cache/palisade-target-release cargo bench --bench history_throughput`
-//! Options (env): `THROUGHPUT_CLUSTERS` (200), `THROUGHPUT_SIMS` (10), `THROUGHPUT_CONCURRENCY` (16).
+//! Options (env): `THROUGHPUT_CLUSTERS` (200), `THROUGHPUT_SIMS` (10), `THROUGHPUT_CONCURRENCY` (8) and
+//! `THROUGHPUT_POOL` (16): the server's defaults (`scheduler.max_concurrent`, `database.max_connections`).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,14 +29,17 @@ async fn main() -> anyhow::Result<()> {
     palisade::startup::install_crypto_provider();
     let n = env("THROUGHPUT_CLUSTERS", 200);
     let sims = env("THROUGHPUT_SIMS", 10);
-    let concurrency = env("THROUGHPUT_CONCURRENCY", 16);
+    let concurrency = env("THROUGHPUT_CONCURRENCY", 8);
     let base = std::env::var("PALISADE_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("palisade_bench_{}", Uuid::new_v4().simple());
     let mut admin = sqlx::PgConnection::connect(&base).await?;
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
     let url = format!("{}/{name}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base));
-    let pool = sqlx::postgres::PgPoolOptions::new().max_connections(8).connect(&url).await?;
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(env("THROUGHPUT_POOL", 16) as u32)
+        .connect(&url)
+        .await?;
     palisade::store::MIGRATOR.run(&pool).await?;
 
     let mut handles = Vec::new();
