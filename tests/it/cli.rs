@@ -9,6 +9,16 @@ use serde_json::json;
 use crate::helpers::{spawn_app, spawn_app_with};
 
 fn palisade(app: &crate::helpers::TestApp, args: &[&str], stdin: Option<&str>) -> (bool, String) {
+    palisade_with(app, args, stdin, &[])
+}
+
+/// [`palisade`] with extra environment (e.g. another key).
+fn palisade_with(
+    app: &crate::helpers::TestApp,
+    args: &[&str],
+    stdin: Option<&str>,
+    env: &[(&str, &str)],
+) -> (bool, String) {
     let mut url = url::Url::parse(&crate::helpers::test_server_url()).unwrap();
     url.set_path(&app.db_name);
     let dir = tempfile::tempdir().unwrap();
@@ -19,6 +29,7 @@ fn palisade(app: &crate::helpers::TestApp, args: &[&str], stdin: Option<&str>) -
         .env("PALISADE__SECRETS__KEY_FILE", dir.path().join("k"))
         .env("PALISADE__SECRETS__KEY", CLI_KEY)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -110,4 +121,54 @@ async fn cluster_add_list_and_remove_work_headless() {
     let list: serde_json::Value =
         app.admin.get(app.url("/api/v1/clusters")).send().await.unwrap().json().await.unwrap();
     assert_eq!(list["items"], json!([]));
+}
+
+/// Key rotation as the README describes it: new key current, old key previous, `cluster rekey`;
+/// afterwards the new key alone reads every credential and the old one reads none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_rekey_re_encrypts_every_credential_with_the_new_key() {
+    use base64::Engine;
+    use palisade::secrets::Cipher;
+    let app = spawn_app_with(|s| s.secrets.key = CLI_KEY.to_string().into()).await;
+    let (ok, out) = palisade(
+        &app,
+        &["cluster", "add", "rotating", "--server", "https://127.0.0.1:1", "--token-file", "/dev/stdin"],
+        Some("rotation-secret-token"),
+    );
+    assert!(ok, "{out}");
+    let (id, old_key_id, old_blob): (uuid::Uuid, String, Vec<u8>) =
+        sqlx::query_as("SELECT id, credentials_key_id, credentials FROM clusters WHERE name = 'rotating'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+
+    let new_key = palisade::secrets::generate_key_b64();
+    let (ok, out) = palisade_with(
+        &app,
+        &["cluster", "rekey"],
+        None,
+        &[("PALISADE__SECRETS__KEY", &new_key), ("PALISADE__SECRETS__PREVIOUS_KEYS", CLI_KEY)],
+    );
+    assert!(ok, "{out}");
+    assert!(out.contains("re-encrypted the credentials of 1 cluster(s)"), "{out}");
+
+    let (key_id, blob): (String, Vec<u8>) =
+        sqlx::query_as("SELECT credentials_key_id, credentials FROM clusters WHERE id = $1")
+            .bind(id)
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
+    assert_ne!(key_id, old_key_id);
+    assert_ne!(blob, old_blob);
+    assert!(!String::from_utf8_lossy(&blob).contains("rotation-secret-token"));
+    let decode = |k: &str| base64::engine::general_purpose::STANDARD.decode(k).unwrap();
+    let new_only = Cipher::new(&decode(&new_key), &[]).unwrap();
+    assert_eq!(key_id, new_only.current_key_id());
+    let creds = palisade::store::clusters::load_credentials(&app.pool, &new_only, id).await.unwrap();
+    match creds.auth {
+        palisade::collect::client::ClusterAuth::Token { token } => assert_eq!(token, "rotation-secret-token"),
+        other => panic!("unexpected credentials {other:?}"),
+    }
+    let old_only = Cipher::new(&decode(CLI_KEY), &[]).unwrap();
+    assert!(palisade::store::clusters::load_credentials(&app.pool, &old_only, id).await.is_err());
 }
