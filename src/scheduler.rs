@@ -213,6 +213,15 @@ impl Scanner for LiveScanner {
     }
 }
 
+/// A task that is aborted when this handle is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// A running scheduler. Dropping the handle does not stop it; call [`SchedulerHandle::shutdown`]
 /// (hand running scans back to the queue) or [`SchedulerHandle::abort`] (stop at once, as if the
 /// process died: leases expire and another replica takes over).
@@ -390,19 +399,28 @@ impl Scheduler {
             self.scanner.scan(claim.cluster_id, tx),
         );
         tokio::pin!(work);
-        // Heartbeat often enough for live progress, and at least three times per lease.
-        let beat = (self.lease() / 3).min(Duration::from_secs(1));
-        let mut ticker = tokio::time::interval(beat);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let outcome = loop {
-            tokio::select! {
-                r = &mut work => break r,
-                _ = ticker.tick() => {
+        // Heartbeats run in their own task. Awaited inside the loop below they would suspend
+        // `work`, which may hold a pooled connection mid-query, while waiting for another: with
+        // as many scans as pool connections every scan could wait on every other until the pool's
+        // acquire timeout (seen in benches/history_throughput.rs).
+        let (lost_tx, mut lost_rx) = tokio::sync::oneshot::channel::<()>();
+        // Aborted when this scan's future is dropped too (a crash-like abort of the scheduler, a
+        // shutdown), so no orphaned task keeps renewing the lease of a scan nobody runs.
+        let heart = AbortOnDrop(tokio::spawn({
+            let this = Arc::clone(&self);
+            let claim = claim.clone();
+            async move {
+                // Often enough for live progress, and at least three times per lease.
+                let beat = (this.lease() / 3).min(Duration::from_secs(1));
+                let mut ticker = tokio::time::interval(beat);
+                ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+                loop {
+                    ticker.tick().await;
                     let progress = rx.has_changed().unwrap_or(false).then(|| rx.borrow_and_update().clone());
-                    match scans::heartbeat(&self.pool, &claim, self.lease(), progress.as_ref()).await {
+                    match scans::heartbeat(&this.pool, &claim, this.lease(), progress.as_ref()).await {
                         Ok(true) => {}
                         Ok(false) => {
-                            tracing::warn!("lost the scan's lease to another replica; abandoning this run");
+                            let _ = lost_tx.send(());
                             return;
                         }
                         // PostgreSQL unreachable: keep scanning; the write at the end is fenced.
@@ -410,7 +428,15 @@ impl Scheduler {
                     }
                 }
             }
+        }));
+        let outcome = tokio::select! {
+            r = &mut work => r,
+            Ok(()) = &mut lost_rx => {
+                tracing::warn!("lost the scan's lease to another replica; abandoning this run");
+                return;
+            }
         };
+        drop(heart);
         let result = match outcome {
             Err(_) => Err(ScanFailure {
                 reason: format!("the scan timed out after {} seconds", s.scan_timeout_secs + 5),
