@@ -68,22 +68,9 @@ impl Application {
         }
         // The scan scheduler (issue 7): leases due scans in PostgreSQL; every replica runs one.
         let scheduler = state.settings.scheduler.enabled.then(|| {
-            let mut s = state.settings.scheduler.clone();
-            // Each running scan uses the pool for its heartbeats and its final write while the
-            // API and the scheduler's own loop need connections too. With as many scans as
-            // connections the scheduler was measured to stall until the pool's acquire timeout
-            // (benches/history_throughput.rs with THROUGHPUT_POOL=THROUGHPUT_CONCURRENCY), so
-            // at most half the pool runs scans.
-            let cap = (state.settings.database.max_connections as usize / 2).max(1);
-            if s.max_concurrent > cap {
-                tracing::warn!(
-                    max_concurrent = s.max_concurrent,
-                    max_connections = state.settings.database.max_connections,
-                    "scheduler.max_concurrent is more than half of database.max_connections; running {cap} scans at once"
-                );
-                s.max_concurrent = cap;
-            }
-            crate::scheduler::Scheduler::for_server(state.pool.clone(), state.cipher.clone(), s).spawn()
+            let s = &state.settings.scheduler;
+            crate::scheduler::Scheduler::for_server(state.pool.clone(), state.cipher.clone(), s.clone())
+                .spawn()
         });
         // Clears the credential cache whenever users, tokens or sessions change (any replica).
         let credential_feed =
