@@ -53,9 +53,12 @@ async fn main() -> anyhow::Result<()> {
     } else {
         // A database generated before migration 0101: derive the fleet totals once.
         sqlx::query(
-            "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures)
-             SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures) FROM scan_daily
-             WHERE NOT EXISTS (SELECT 1 FROM fleet_daily) GROUP BY day",
+            "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
+             SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures),
+                    (SELECT array_agg(total ORDER BY i) FROM (
+                         SELECT t.i, sum(t.v)::bigint AS total FROM scan_daily d2, unnest(d2.counts) WITH ORDINALITY AS t(v, i)
+                         WHERE d2.day = d.day GROUP BY t.i) cells)
+             FROM scan_daily d WHERE NOT EXISTS (SELECT 1 FROM fleet_daily) GROUP BY day",
         )
         .execute(&pool)
         .await?;
@@ -119,8 +122,12 @@ async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64) -> 
     timed(
         pool,
         "fleet_daily",
-        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures)
-         SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures) FROM scan_daily GROUP BY day",
+        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
+         SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures),
+                (SELECT array_agg(total ORDER BY i) FROM (
+                     SELECT t.i, sum(t.v)::bigint AS total FROM scan_daily d2, unnest(d2.counts) WITH ORDINALITY AS t(v, i)
+                     WHERE d2.day = d.day GROUP BY t.i) cells)
+         FROM scan_daily d GROUP BY day",
     )
     .await?;
     timed(

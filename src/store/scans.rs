@@ -576,24 +576,36 @@ pub async fn complete_as_of(
     .await?;
     // The cluster's previous end-of-day row (this cluster's writes are serialized by the lock above),
     // so the fleet totals move by exactly the change.
-    let old: Option<(Option<f32>, i32)> =
-        sqlx::query_as("SELECT score, failures FROM scan_daily WHERE day = ($1 AT TIME ZONE 'UTC')::date AND cluster_id = $2")
-            .bind(now)
-            .bind(claim.cluster_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    let (old_score, old_failures) = old.map(|(s, f)| (s, Some(f))).unwrap_or((None, None));
+    let old: Option<(Option<f32>, i32, Vec<i32>)> = sqlx::query_as(
+        "SELECT score, failures, counts FROM scan_daily WHERE day = ($1 AT TIME ZONE 'UTC')::date AND cluster_id = $2",
+    )
+    .bind(now)
+    .bind(claim.cluster_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    // How this cluster's end-of-day counts move, cell by cell (fleet_daily.counts sums them).
+    let old_cells = old.as_ref().map(|o| o.2.clone()).unwrap_or_default();
+    let cell_delta: Vec<i64> = counts
+        .cells
+        .iter()
+        .enumerate()
+        .map(|(i, new)| i64::from(*new) - i64::from(old_cells.get(i).copied().unwrap_or(0)))
+        .collect();
+    let (old_score, old_failures) = old.map(|(s, f, _)| (s, Some(f))).unwrap_or((None, None));
     sqlx::query(
-        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures)
-         VALUES (($1 AT TIME ZONE 'UTC')::date, $2, $3, $4, $5)
+        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
+         VALUES (($1 AT TIME ZONE 'UTC')::date, $2, $3, $4, $5, $6)
          ON CONFLICT (day) DO UPDATE SET clusters = fleet_daily.clusters + $2, scored = fleet_daily.scored + $3,
-             score_sum = fleet_daily.score_sum + $4, failures = fleet_daily.failures + $5",
+             score_sum = fleet_daily.score_sum + $4, failures = fleet_daily.failures + $5,
+             counts = ARRAY(SELECT COALESCE(t.a, 0) + COALESCE(t.b, 0)
+                            FROM unnest(fleet_daily.counts, $6::bigint[]) WITH ORDINALITY AS t(a, b, n) ORDER BY t.n)",
     )
     .bind(now)
     .bind(i32::from(old_failures.is_none()))
     .bind(i32::from(score.is_some()) - i32::from(old_score.is_some()))
     .bind(f64::from(score.unwrap_or(0.0)) - f64::from(old_score.unwrap_or(0.0)))
     .bind(i64::from(counts.failures()) - i64::from(old_failures.unwrap_or(0)))
+    .bind(&cell_delta)
     .execute(&mut *tx)
     .await?;
     sqlx::query(

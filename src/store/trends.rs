@@ -126,8 +126,12 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let day = Duration::days(1);
     let daily = q.step >= day && q.step.num_seconds() % 86_400 == 0;
     let step_s = q.step.num_seconds().max(1);
-    if daily && step_s == 86_400 && q.by == SplitBy::Fleet && q.clusters.is_empty() && q.group.is_none() {
-        return fleet_daily(pool, q).await;
+    if daily && step_s == 86_400 && q.clusters.is_empty() && q.group.is_none() {
+        match q.by {
+            SplitBy::Fleet => return fleet_daily(pool, q).await,
+            SplitBy::Area | SplitBy::Severity => return fleet_daily_split(pool, q).await,
+            SplitBy::Cluster | SplitBy::Group => {}
+        }
     }
     // Source rows: (cluster_id, bucket index, counts, score, failures) in the window.
     let source = if daily {
@@ -228,6 +232,39 @@ async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanS
     .fetch_all(pool)
     .await?;
     Ok(assemble(q, &Plan::Single { expr: "", combine: "" }, rows))
+}
+
+/// The whole fleet day by day split by area or severity, from the summed cells in
+/// `fleet_daily.counts` (365 rows for a year). Same semantics as the per-cluster path: failures
+/// are summed, a score is the pass share of the decided results of the whole fleet. As in
+/// [`fleet_daily`], clusters deleted since still count on the days they were scanned.
+async fn fleet_daily_split(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
+    let plan = plan(q.metric, q.by);
+    let vals: Vec<String> = match &plan {
+        Plan::Cells { cells, .. } => cells.iter().map(|c| format!("counts[{}]::float8", c + 1)).collect(),
+        Plan::Ratios { pass, fail, .. } => pass
+            .iter()
+            .zip(fail)
+            .map(|(p, f)| {
+                format!("100 * counts[{}]::float8 / NULLIF(counts[{}] + counts[{}], 0)", p + 1, p + 1, f + 1)
+            })
+            .collect(),
+        Plan::Single { .. } => return fleet_daily(pool, q).await,
+    };
+    let rows = sqlx::query_as::<_, Row>(&format!(
+        "SELECT (day - ($1::timestamptz AT TIME ZONE 'UTC')::date)::bigint AS bucket, 'fleet' AS key, 'fleet' AS label,
+                ARRAY[{}] AS vals
+         FROM fleet_daily
+         WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date
+           AND clusters > 0
+         ORDER BY day",
+        vals.join(", ")
+    ))
+    .bind(q.from)
+    .bind(q.to)
+    .fetch_all(pool)
+    .await?;
+    Ok(assemble(q, &plan, rows))
 }
 
 /// Turn (bucket, key, values) rows into complete series: every bucket present, gaps `null`.

@@ -323,6 +323,19 @@ async fn trends_match_values_worked_out_by_hand() {
     assert_eq!(points(&t, "critical")[0], Some(50.0), "A's Z passes, B's X fails");
     assert_eq!(points(&t, "low")[0], Some(0.0));
     assert_eq!(points(&t, "medium")[0], None, "nothing of medium severity was decided");
+    // Fleet-wide splits read the running totals in fleet_daily; naming every cluster reads the
+    // per-cluster end-of-day rows instead. Both must agree (A was scanned twice on day 1, so the
+    // totals had to replace its first end-of-day counts, not add to them).
+    for (metric, by) in [
+        (Metric::Failures, SplitBy::Area),
+        (Metric::Score, SplitBy::Area),
+        (Metric::Failures, SplitBy::Severity),
+        (Metric::Score, SplitBy::Severity),
+    ] {
+        let fleet = trends::trend(&pool, &q(metric, by, day)).await.unwrap();
+        let named = TrendQuery { clusters: vec![a, b], ..q(metric, by, day) };
+        assert_eq!(fleet, trends::trend(&pool, &named).await.unwrap(), "{metric:?} by {by:?}");
+    }
     // Two-day step: each cluster's latest results in the window (A day 2 = 50, B day 1 = 0).
     let t = trends::trend(&pool, &q(Metric::Score, SplitBy::Fleet, Duration::days(2))).await.unwrap();
     assert_eq!(points(&t, "fleet"), vec![Some(25.0)]);
