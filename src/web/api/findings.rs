@@ -7,7 +7,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::scans::parse_opt;
-use super::{decode_cursor, page_limit, paginate, Page};
+use super::{decode_cursor_id, page_limit, paginate, Page};
 use crate::domain::{Area, Role, Severity};
 use crate::store::findings::{self, Finding, FindingFilter, FindingState};
 use crate::web::auth::Authenticated;
@@ -53,15 +53,7 @@ pub async fn list_findings(
     let q = q.into_inner();
     let limit = page_limit(q.limit)?;
     let labels = super::label_filter(q.label.as_deref())?;
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            decode_cursor(c)?.parse::<Uuid>().map_err(|_| {
-                ApiError::BadRequest("the cursor is not valid; pass back next_cursor unchanged".into())
-            })
-        })
-        .transpose()?;
+    let after = q.cursor.as_deref().map(decode_cursor_id).transpose()?;
     let filter = FindingFilter {
         state: q.state.unwrap_or_default(),
         cluster: q.cluster,

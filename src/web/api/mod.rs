@@ -210,9 +210,17 @@ pub fn decode_cursor(cursor: &str) -> Result<String, ApiError> {
         .decode(cursor)
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| {
-            ApiError::BadRequest("the cursor is not valid; pass back next_cursor unchanged".into())
-        })
+        .ok_or_else(invalid_cursor)
+}
+
+/// The answer to a cursor that was not passed back unchanged.
+pub fn invalid_cursor() -> ApiError {
+    ApiError::BadRequest("the cursor is not valid; pass back next_cursor unchanged".into())
+}
+
+/// Read a cursor made by [`encode_cursor`] from an id.
+pub fn decode_cursor_id(cursor: &str) -> Result<uuid::Uuid, ApiError> {
+    decode_cursor(cursor)?.parse().map_err(|_| invalid_cursor())
 }
 
 /// Cut a `limit + 1` fetch into a page, making the cursor from the last item kept.

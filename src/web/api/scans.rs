@@ -6,7 +6,7 @@ use actix_web::{get, post, put, web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::{decode_cursor, page_limit, paginate, Page};
+use super::{decode_cursor_id, page_limit, paginate, Page};
 use crate::domain::{Area, Role, Severity, Status};
 use crate::scheduler::Schedule;
 use crate::store::findings::{self, DiffEntry, ResultFilter, StoredResult};
@@ -34,13 +34,7 @@ async fn cluster_exists(state: &AppState, id: Uuid) -> Result<clusters::Cluster,
 }
 
 fn parse_cursor_id(cursor: Option<&str>) -> Result<Option<Uuid>, ApiError> {
-    cursor
-        .map(|c| {
-            decode_cursor(c)?.parse::<Uuid>().map_err(|_| {
-                ApiError::BadRequest("the cursor is not valid; pass back next_cursor unchanged".into())
-            })
-        })
-        .transpose()
+    cursor.map(decode_cursor_id).transpose()
 }
 
 /// Queue a scan of the cluster now. If the cluster already has a queued or running scan, that scan

@@ -13,7 +13,7 @@ use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
 
-use super::{decode_cursor, page_limit, paginate, Page};
+use super::{decode_cursor, invalid_cursor, page_limit, paginate, Page};
 
 /// A token to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -55,10 +55,9 @@ fn token_cursor(t: &ApiToken) -> String {
 
 fn parse_token_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
     let raw = decode_cursor(cursor)?;
-    let bad = || ApiError::BadRequest("the cursor is not valid; pass back next_cursor unchanged".into());
-    let (at, id) = raw.split_once('|').ok_or_else(bad)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.with_timezone(&Utc);
-    Ok((at, id.parse().map_err(|_| bad())?))
+    let (at, id) = raw.split_once('|').ok_or_else(invalid_cursor)?;
+    let at = DateTime::parse_from_rfc3339(at).map_err(|_| invalid_cursor())?.with_timezone(&Utc);
+    Ok((at, id.parse().map_err(|_| invalid_cursor())?))
 }
 
 /// The caller's tokens, newest first, a page at a time (admins may ask for all).
