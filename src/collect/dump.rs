@@ -447,7 +447,7 @@ fn parse_yaml_list(
         }
     };
     let kind = head.get("kind").and_then(Value::as_str).unwrap_or("List");
-    let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty());
+    let item_kind = list_item_kind(kind);
     let api_version = head.get("apiVersion");
     let parse = |item_line: usize, text: &str| -> Result<Value, ReadError> {
         // `- key: v` → `  key: v`: the entry becomes a mapping indented like its other lines.
@@ -496,10 +496,7 @@ fn parse_yaml_list(
             match result {
                 Ok(Value::Object(mut obj)) => {
                     if let Some(k) = item_kind {
-                        obj.entry("kind").or_insert_with(|| Value::String(k.to_string()));
-                        if let Some(v) = api_version {
-                            obj.entry("apiVersion").or_insert_with(|| v.clone());
-                        }
+                        complete_list_item(&mut obj, k, api_version);
                     }
                     emit(file, at, Value::Object(obj), placement, visit);
                 }
@@ -551,6 +548,21 @@ fn parse_json_values(file: &str, text: &str, placement: &Placement, visit: &mut 
             }
             Err(_) => return,
         }
+    }
+}
+
+/// The kind of a typed list's items: `Pod` for `PodList`; `None` for a plain `List`, whose items
+/// carry their own kind.
+fn list_item_kind(list_kind: &str) -> Option<&str> {
+    list_kind.strip_suffix("List").filter(|k| !k.is_empty())
+}
+
+/// Give an item of a typed list the list's item kind and apiVersion where it has none
+/// (`kubectl get --raw` lists leave them out of every item).
+fn complete_list_item(obj: &mut serde_json::Map<String, Value>, kind: &str, api_version: Option<&Value>) {
+    obj.entry("kind").or_insert_with(|| Value::String(kind.to_string()));
+    if let Some(v) = api_version {
+        obj.entry("apiVersion").or_insert_with(|| v.clone());
     }
 }
 
@@ -659,13 +671,10 @@ impl<'de> serde::de::Visitor<'de> for DocSeed<'_> {
             return Ok(Doc::Object(head));
         }
         // Items without `kind` that came before the list's own `kind`: complete them now.
-        let item_kind = head.get("kind").and_then(Value::as_str).and_then(|k| k.strip_suffix("List"));
+        let item_kind = head.get("kind").and_then(Value::as_str).and_then(list_item_kind);
         for mut item in kindless {
-            if let (Value::Object(obj), Some(kind)) = (&mut item, item_kind.filter(|k| !k.is_empty())) {
-                obj.insert("kind".into(), Value::String(kind.to_string()));
-                if let Some(v) = head.get("apiVersion") {
-                    obj.entry("apiVersion").or_insert_with(|| v.clone());
-                }
+            if let (Value::Object(obj), Some(kind)) = (&mut item, item_kind) {
+                complete_list_item(obj, kind, head.get("apiVersion"));
             }
             (self.sink)(item);
         }
@@ -697,17 +706,12 @@ impl<'de> serde::de::Visitor<'de> for ItemsSeed<'_, '_> {
     }
 
     fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Option<Value>, A::Error> {
-        let item_kind = self.list_kind.and_then(|k| k.strip_suffix("List")).filter(|k| !k.is_empty());
+        let item_kind = self.list_kind.and_then(list_item_kind);
         while let Some(mut item) = seq.next_element::<Value>()? {
             if let Value::Object(obj) = &mut item {
                 if !obj.contains_key("kind") {
                     match item_kind {
-                        Some(kind) => {
-                            obj.insert("kind".into(), Value::String(kind.to_string()));
-                            if let Some(v) = self.api_version {
-                                obj.entry("apiVersion").or_insert_with(|| v.clone());
-                            }
-                        }
+                        Some(kind) => complete_list_item(obj, kind, self.api_version),
                         None => {
                             self.kindless.push(item);
                             continue;
@@ -817,16 +821,13 @@ fn emit(file: &str, line: usize, value: Value, placement: &Placement, visit: &mu
         Some(kind) if kind.ends_with("List") && map.get("items").is_some_and(Value::is_array) => {
             // `kind: List` from `kubectl get -o yaml` carries kind on every item; a typed list
             // (`PodList` from `get --raw`) does not, so the item kind comes from the list's.
-            let item_kind = kind.strip_suffix("List").filter(|k| !k.is_empty()).map(str::to_string);
+            let item_kind = list_item_kind(&kind);
             let api_version = map.get("apiVersion").cloned();
             let Some(Value::Array(items)) = map.remove("items") else { return };
             for item in items {
-                let item = match (item, &item_kind) {
+                let item = match (item, item_kind) {
                     (Value::Object(mut obj), Some(k)) => {
-                        obj.entry("kind").or_insert_with(|| Value::String(k.clone()));
-                        if let Some(v) = &api_version {
-                            obj.entry("apiVersion").or_insert_with(|| v.clone());
-                        }
+                        complete_list_item(&mut obj, k, api_version.as_ref());
                         Value::Object(obj)
                     }
                     (other, _) => other,
