@@ -126,12 +126,13 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let day = Duration::days(1);
     let daily = q.step >= day && q.step.num_seconds() % 86_400 == 0;
     let step_s = q.step.num_seconds().max(1);
-    if daily && step_s == 86_400 && q.clusters.is_empty() && q.group.is_none() {
-        match q.by {
-            SplitBy::Fleet => return fleet_daily(pool, q).await,
-            SplitBy::Area | SplitBy::Severity => return fleet_daily_split(pool, q).await,
-            SplitBy::Cluster | SplitBy::Group => {}
-        }
+    let fleet_wide = q.clusters.is_empty() && q.group.is_none();
+    if daily
+        && step_s == 86_400
+        && fleet_wide
+        && matches!(q.by, SplitBy::Fleet | SplitBy::Area | SplitBy::Severity)
+    {
+        return fleet_daily(pool, q).await;
     }
     // Source rows: (cluster_id, bucket index, counts, score, failures) in the window.
     let source = if daily {
@@ -213,34 +214,18 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     Ok(assemble(q, &plan, rows))
 }
 
-/// The whole fleet day by day, from the running totals in `fleet_daily` (365 rows for a year).
-/// Clusters deleted since still count on the days they were scanned.
+/// The whole fleet day by day, from the running totals in `fleet_daily` (365 rows for a year):
+/// one series, or split by area or severity from its summed cells. Same semantics as the
+/// per-cluster path: a score is the mean cluster score, or per area/severity the pass share of the
+/// fleet's decided results; failures are summed. Clusters deleted since still count on the days
+/// they were scanned.
 async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
-    let value = match q.metric {
-        Metric::Score => "CASE WHEN scored > 0 THEN score_sum / scored END",
-        Metric::Failures => "failures::float8",
-    };
-    let rows = sqlx::query_as::<_, Row>(&format!(
-        "SELECT (day - ($1::timestamptz AT TIME ZONE 'UTC')::date)::bigint AS bucket, 'fleet' AS key, 'fleet' AS label,
-                ARRAY[{value}] AS vals
-         FROM fleet_daily
-         WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date
-         ORDER BY day"
-    ))
-    .bind(q.from)
-    .bind(q.to)
-    .fetch_all(pool)
-    .await?;
-    Ok(assemble(q, &Plan::Single { expr: "", combine: "" }, rows))
-}
-
-/// The whole fleet day by day split by area or severity, from the summed cells in
-/// `fleet_daily.counts` (365 rows for a year). Same semantics as the per-cluster path: failures
-/// are summed, a score is the pass share of the decided results of the whole fleet. As in
-/// [`fleet_daily`], clusters deleted since still count on the days they were scanned.
-async fn fleet_daily_split(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
     let plan = plan(q.metric, q.by);
     let vals: Vec<String> = match &plan {
+        Plan::Single { .. } => vec![match q.metric {
+            Metric::Score => "CASE WHEN scored > 0 THEN score_sum / scored END".into(),
+            Metric::Failures => "failures::float8".into(),
+        }],
         Plan::Cells { cells, .. } => cells.iter().map(|c| format!("counts[{}]::float8", c + 1)).collect(),
         Plan::Ratios { pass, fail, .. } => pass
             .iter()
@@ -249,7 +234,6 @@ async fn fleet_daily_split(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>,
                 format!("100 * counts[{}]::float8 / NULLIF(counts[{}] + counts[{}], 0)", p + 1, p + 1, f + 1)
             })
             .collect(),
-        Plan::Single { .. } => return fleet_daily(pool, q).await,
     };
     let rows = sqlx::query_as::<_, Row>(&format!(
         "SELECT (day - ($1::timestamptz AT TIME ZONE 'UTC')::date)::bigint AS bucket, 'fleet' AS key, 'fleet' AS label,
