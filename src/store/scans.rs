@@ -583,15 +583,17 @@ pub async fn complete_as_of(
     .bind(claim.cluster_id)
     .fetch_optional(&mut *tx)
     .await?;
+    let (old_score, old_failures, old_cells) = match old {
+        Some((s, f, c)) => (s, Some(f), c),
+        None => (None, None, Vec::new()),
+    };
     // How this cluster's end-of-day counts move, cell by cell (fleet_daily.counts sums them).
-    let old_cells = old.as_ref().map(|o| o.2.clone()).unwrap_or_default();
     let cell_delta: Vec<i64> = counts
         .cells
         .iter()
         .enumerate()
         .map(|(i, new)| i64::from(*new) - i64::from(old_cells.get(i).copied().unwrap_or(0)))
         .collect();
-    let (old_score, old_failures) = old.map(|(s, f, _)| (s, Some(f))).unwrap_or((None, None));
     sqlx::query(
         "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
          VALUES (($1 AT TIME ZONE 'UTC')::date, $2, $3, $4, $5, $6)
