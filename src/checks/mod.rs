@@ -99,10 +99,6 @@ impl<'a> Context<'a> {
         Context { snapshot, rbac: OnceCell::new(), network: OnceCell::new(), isolation: OnceCell::new() }
     }
 
-    pub fn snapshot(&self) -> &'a Snapshot {
-        self.snapshot
-    }
-
     /// The resolved RBAC graph (aggregation, binding scopes, subject defaulting).
     pub fn rbac(&self) -> &Rbac<'a> {
         self.rbac.get_or_init(|| Rbac::new(self.snapshot))

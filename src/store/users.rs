@@ -91,7 +91,7 @@ pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
 /// All users, by name.
 #[tracing::instrument(skip_all)]
 pub async fn list(pool: &PgPool) -> Result<Vec<User>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users ORDER BY username")).fetch_all(pool).await
+    list_page(pool, None, None, None, i64::MAX).await
 }
 
 /// A page of users by name: after `after`, optionally only one role or names containing `q`.

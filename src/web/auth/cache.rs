@@ -138,8 +138,9 @@ impl CredentialCache {
         entries.clear();
     }
 
+    /// Invalidating after the flag changes is enough: `put` re-checks the flag under the lock
+    /// `invalidate` takes, so nothing stored before survives and nothing is stored after.
     fn set_live(&self, live: bool) {
-        self.invalidate();
         self.live.store(live, Ordering::Release);
         self.invalidate();
     }
