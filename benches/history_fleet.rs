@@ -30,6 +30,15 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The fleet's running totals (migrations 0101, 0104) derived from the end-of-day rows, when
+/// `fleet_daily` is still empty: a generated history, or a database generated before 0101.
+const FLEET_DAILY_FROM_SCAN_DAILY: &str = "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
+     SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures),
+            (SELECT array_agg(total ORDER BY i) FROM (
+                 SELECT t.i, sum(t.v)::bigint AS total FROM scan_daily d2, unnest(d2.counts) WITH ORDINALITY AS t(v, i)
+                 WHERE d2.day = d.day GROUP BY t.i) cells)
+     FROM scan_daily d WHERE NOT EXISTS (SELECT 1 FROM fleet_daily) GROUP BY day";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let clusters = env("FLEET_CLUSTERS", 1000);
@@ -52,16 +61,7 @@ async fn main() -> anyhow::Result<()> {
         generate(&pool, clusters, days, per_cluster).await?;
     } else {
         // A database generated before migration 0101: derive the fleet totals once.
-        sqlx::query(
-            "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
-             SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures),
-                    (SELECT array_agg(total ORDER BY i) FROM (
-                         SELECT t.i, sum(t.v)::bigint AS total FROM scan_daily d2, unnest(d2.counts) WITH ORDINALITY AS t(v, i)
-                         WHERE d2.day = d.day GROUP BY t.i) cells)
-             FROM scan_daily d WHERE NOT EXISTS (SELECT 1 FROM fleet_daily) GROUP BY day",
-        )
-        .execute(&pool)
-        .await?;
+        sqlx::query(FLEET_DAILY_FROM_SCAN_DAILY).execute(&pool).await?;
     }
     measure(&pool, clusters, days).await?;
     pool.close().await;
@@ -119,17 +119,7 @@ async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64) -> 
          FROM scans ORDER BY cluster_id, (finished_at AT TIME ZONE 'UTC')::date, finished_at DESC",
     )
     .await?;
-    timed(
-        pool,
-        "fleet_daily",
-        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
-         SELECT day, count(*), count(score), COALESCE(sum(score), 0), sum(failures),
-                (SELECT array_agg(total ORDER BY i) FROM (
-                     SELECT t.i, sum(t.v)::bigint AS total FROM scan_daily d2, unnest(d2.counts) WITH ORDINALITY AS t(v, i)
-                     WHERE d2.day = d.day GROUP BY t.i) cells)
-         FROM scan_daily d GROUP BY day",
-    )
-    .await?;
+    timed(pool, "fleet_daily", FLEET_DAILY_FROM_SCAN_DAILY).await?;
     timed(
         pool,
         "cluster_scan_state",

@@ -80,6 +80,18 @@ where
     }
 }
 
+/// Wait until at least `n` scans have stored results, or fail after `secs` seconds.
+async fn wait_for_stored_scans(pool: &PgPool, n: i64, secs: u64) {
+    eventually(secs, &format!("{n} stored scans"), || async {
+        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE result_seq IS NOT NULL")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        (done >= n).then_some(())
+    })
+    .await;
+}
+
 async fn all_scans(pool: &PgPool) -> Vec<ScanRow> {
     let ids: Vec<Uuid> =
         sqlx::query_scalar("SELECT id FROM scans ORDER BY queued_at").fetch_all(pool).await.unwrap();
@@ -101,14 +113,7 @@ async fn two_replicas_scan_fifty_due_clusters_each_exactly_once() {
     let a = replica(&url, app.state.cipher.clone(), settings()).await;
     let b = replica(&url, app.state.cipher.clone(), settings()).await;
     let (owner_a, owner_b) = (a.owner.clone(), b.owner.clone());
-    eventually(240, "50 stored scans", || async {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE result_seq IS NOT NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        (done >= 50).then_some(())
-    })
-    .await;
+    wait_for_stored_scans(&app.pool, 50, 240).await;
     // Give a duplicate (if there were one) the time to show up, then stop both.
     tokio::time::sleep(Duration::from_secs(2)).await;
     a.shutdown().await;
@@ -156,14 +161,7 @@ async fn more_running_scans_than_pool_connections_do_not_stall() {
     let s = SchedulerSettings { max_concurrent: 8, ..settings() };
     let started = std::time::Instant::now();
     let handle = Scheduler::for_server(pool, app.state.cipher.clone(), s).spawn();
-    eventually(60, "24 stored scans", || async {
-        let done: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE result_seq IS NOT NULL")
-            .fetch_one(&app.pool)
-            .await
-            .unwrap();
-        (done >= 24).then_some(())
-    })
-    .await;
+    wait_for_stored_scans(&app.pool, 24, 60).await;
     let took = started.elapsed();
     handle.shutdown().await;
     let failed: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE state = 'failed'")
