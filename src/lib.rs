@@ -9,6 +9,7 @@ pub mod checks;
 pub mod cli;
 pub mod collect;
 pub mod config;
+pub mod crypto;
 pub mod domain;
 pub mod frameworks;
 pub mod history;

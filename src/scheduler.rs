@@ -14,65 +14,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::checks::CheckOptions;
-use crate::collect::client::ClusterCredentials;
 use crate::collect::kube::{LiveOptions, Progress, ProgressFn};
+pub use crate::config::SchedulerSettings;
+use crate::domain::ClusterCredentials;
 use crate::domain::Status;
 use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress, ScanStoreError};
-
-/// Scheduler settings (`[scheduler]` in the configuration files, `PALISADE__SCHEDULER__*`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SchedulerSettings {
-    /// Run the scheduler in this replica (`false` makes a replica serve the API only).
-    pub enabled: bool,
-    /// Interval between scans of a cluster without its own schedule.
-    pub default_interval_secs: u64,
-    /// How often the scheduler looks for due and queued scans.
-    pub tick_millis: u64,
-    /// Scans this replica runs at the same time.
-    pub max_concurrent: usize,
-    /// Scans running at the same time across all replicas (0: no fleet-wide limit).
-    pub global_max_concurrent: i64,
-    /// A lease not renewed for this long is taken over by another replica.
-    pub lease_secs: u64,
-    /// A scan that takes longer fails with "timed out".
-    pub scan_timeout_secs: u64,
-    /// Attempts per scan including the first; a failure with attempts left queues a retry.
-    pub max_attempts: i32,
-    /// First retry delay; doubles per attempt up to `retry_max_secs`.
-    pub retry_base_secs: u64,
-    pub retry_max_secs: u64,
-    /// Compressed snapshots kept per cluster (the newest ones).
-    pub snapshots_kept: i64,
-    /// Per-result detail older than this is pruned; summaries are kept forever. 0: keep all.
-    pub retention_days: i64,
-}
-
-impl Default for SchedulerSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            default_interval_secs: 3600,
-            tick_millis: 1000,
-            max_concurrent: 8,
-            global_max_concurrent: 0,
-            lease_secs: 30,
-            scan_timeout_secs: 600,
-            max_attempts: 3,
-            retry_base_secs: 30,
-            retry_max_secs: 900,
-            snapshots_kept: 3,
-            retention_days: 90,
-        }
-    }
-}
 
 /// When a cluster is scanned.
 #[derive(Debug, Clone)]

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::audit::{self, Actor};
 use super::{is_unique_violation, StoreError};
-use crate::collect::client::ClusterCredentials;
-use crate::domain::{ClusterName, GroupName, Labels};
+use crate::domain::Connectivity;
+use crate::domain::{ClusterCredentials, ClusterName, GroupName, Labels};
 use crate::secrets::Cipher;
 
 /// A registered cluster, as the API shows it (no credentials).
@@ -51,14 +51,6 @@ pub struct NewCluster {
     pub group: Option<GroupName>,
     pub enabled: bool,
     pub credentials: ClusterCredentials,
-}
-
-/// The outcome of a connectivity check.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Connectivity {
-    pub reachable: bool,
-    pub server_version: Option<String>,
-    pub error: Option<String>,
 }
 
 /// Filters and cursor for listing clusters (ordered by name).
