@@ -227,27 +227,27 @@ pub async fn record_connectivity(pool: &PgPool, id: Uuid, c: &Connectivity) -> R
 
 /// One live cluster.
 #[tracing::instrument(skip_all)]
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Cluster>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE id = $1 AND deleted_at IS NULL"))
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Cluster>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE id = $1 AND deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(pool)
-        .await
+        .await?)
 }
 
 /// One live cluster by name.
 #[tracing::instrument(skip_all)]
-pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<Cluster>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE name = $1 AND deleted_at IS NULL"))
+pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<Cluster>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE name = $1 AND deleted_at IS NULL"))
         .bind(name)
         .fetch_optional(pool)
-        .await
+        .await?)
 }
 
 /// A page of live clusters ordered by name; fetch `limit + 1` to know whether there is more.
 #[tracing::instrument(skip_all)]
-pub async fn list(pool: &PgPool, f: &ClusterFilter) -> Result<Vec<Cluster>, sqlx::Error> {
+pub async fn list(pool: &PgPool, f: &ClusterFilter) -> Result<Vec<Cluster>, StoreError> {
     let labels = serde_json::to_value(f.labels.as_map()).unwrap_or_default();
-    sqlx::query_as(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM clusters WHERE deleted_at IS NULL \
          AND ($1::text IS NULL OR name > $1) \
          AND labels @> $2::jsonb \
@@ -263,14 +263,14 @@ pub async fn list(pool: &PgPool, f: &ClusterFilter) -> Result<Vec<Cluster>, sqlx
     .bind(f.name_contains.as_deref())
     .bind(f.limit)
     .fetch_all(pool)
-    .await
+    .await?)
 }
 
 /// Every live, enabled cluster's id and name (for schedulers).
-pub async fn list_enabled_ids(pool: &PgPool) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name FROM clusters WHERE deleted_at IS NULL AND enabled ORDER BY name")
+pub async fn list_enabled_ids(pool: &PgPool) -> Result<Vec<(Uuid, String)>, StoreError> {
+    Ok(sqlx::query_as("SELECT id, name FROM clusters WHERE deleted_at IS NULL AND enabled ORDER BY name")
         .fetch_all(pool)
-        .await
+        .await?)
 }
 
 /// Change a cluster's metadata and audit it, in one transaction.

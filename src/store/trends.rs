@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use super::scans::ScanStoreError;
+use super::StoreError;
 use crate::domain::{Area, Severity, Status};
 use crate::history::Counts;
 
@@ -122,7 +122,7 @@ fn plan(metric: Metric, by: SplitBy) -> Plan {
 
 /// Answer a trend query. Buckets are `[from + k*step, from + (k+1)*step)` up to `to`.
 #[tracing::instrument(skip_all, fields(metric = ?q.metric, by = ?q.by))]
-pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
+pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, StoreError> {
     let day = Duration::days(1);
     let daily = q.step >= day && q.step.num_seconds() % 86_400 == 0;
     let step_s = q.step.num_seconds().max(1);
@@ -219,7 +219,7 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
 /// per-cluster path: a score is the mean cluster score, or per area/severity the pass share of the
 /// fleet's decided results; failures are summed. Clusters deleted since still count on the days
 /// they were scanned.
-async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
+async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, StoreError> {
     let plan = plan(q.metric, q.by);
     let vals: Vec<String> = match &plan {
         Plan::Single { .. } => vec![match q.metric {
@@ -323,7 +323,7 @@ pub struct ClusterOverview {
 
 /// Every live cluster with its newest scan and newest results.
 #[tracing::instrument(skip_all)]
-pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, ScanStoreError> {
+pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, StoreError> {
     let rows = sqlx::query_as::<_, ClusterOverview>(
         "SELECT c.id AS cluster_id, c.name, c.cluster_group AS \"group\", c.labels,
                 ls.state AS last_scan_state, COALESCE(ls.finished_at, ls.started_at, ls.queued_at) AS last_scan_at,

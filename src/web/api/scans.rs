@@ -10,22 +10,11 @@ use super::{decode_cursor_id, page_limit, paginate, Page};
 use crate::domain::{Area, Role, Severity, Status};
 use crate::scheduler::Schedule;
 use crate::store::findings::{self, DiffEntry, ResultFilter, StoredResult};
-use crate::store::scans::{self, Scan, ScanStoreError, ScheduleSpec};
+use crate::store::scans::{self, Scan, ScheduleSpec};
 use crate::store::{audit, clusters};
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
-
-impl From<ScanStoreError> for ApiError {
-    fn from(err: ScanStoreError) -> Self {
-        match err {
-            ScanStoreError::NotFound(m) => ApiError::NotFound(m),
-            ScanStoreError::Conflict(m) | ScanStoreError::Gone(m) => ApiError::Conflict(m),
-            ScanStoreError::Database(e) => e.into(),
-            other => ApiError::Internal(other.into()),
-        }
-    }
-}
 
 async fn cluster_exists(state: &AppState, id: Uuid) -> Result<clusters::Cluster, ApiError> {
     clusters::get(&state.pool, id)
