@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod domain;
 pub mod frameworks;
 pub mod history;
+pub mod registry;
 pub mod report;
 pub mod scheduler;
 pub mod secrets;

@@ -90,7 +90,7 @@ fn name_conflict(e: sqlx::Error, name: &str) -> StoreError {
 }
 
 /// Register a cluster: encrypt its credentials, insert it and write the audit entry in one
-/// transaction. The connectivity check is the caller's (see `web::AppState::register_cluster`).
+/// transaction. The connectivity check is the caller's (see `registry::Registry::register_cluster`).
 #[tracing::instrument(skip_all, fields(cluster = %new.name))]
 pub async fn register(
     pool: &PgPool,

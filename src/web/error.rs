@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::registry::RegistryError;
 use crate::store::StoreError;
 
 /// An API error, mapped to a status code and a problem document.
@@ -122,6 +123,17 @@ impl From<StoreError> for ApiError {
             StoreError::NotFound(m) => ApiError::NotFound(m),
             StoreError::Conflict(m) | StoreError::Gone(m) => ApiError::Conflict(m),
             other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+/// The registry's failures: a refused schedule is the caller's mistake, a store error maps as above.
+impl From<RegistryError> for ApiError {
+    fn from(err: RegistryError) -> Self {
+        match err {
+            RegistryError::Store(e) => e.into(),
+            RegistryError::ClusterGone(id) => ApiError::NotFound(format!("no cluster with id {id}")),
+            RegistryError::Schedule(e) => ApiError::BadRequest(e.to_string()),
         }
     }
 }

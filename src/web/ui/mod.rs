@@ -18,8 +18,9 @@ use super::auth::{
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::{ClusterName, Labels, Role};
+use crate::registry::RegistryError;
 use crate::store::clusters::{self, Cluster, ClusterFilter, ClusterPatch, NewCluster};
-use crate::store::{audit, sessions};
+use crate::store::{audit, sessions, StoreError};
 
 const LOGIN_CSRF_COOKIE: &str = "palisade_login_csrf";
 const PAGE_SIZE: i64 = 100;
@@ -368,7 +369,7 @@ async fn clusters_register(
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/clusters?notice=registered"))
             .finish()),
-        Err(crate::store::StoreError::Conflict(msg)) => {
+        Err(RegistryError::Store(StoreError::Conflict(msg))) => {
             render_clusters(&state, &who, ClustersQuery::default(), StatusCode::CONFLICT, Some(msg)).await
         }
         Err(e) => Err(e.into()),
@@ -400,8 +401,7 @@ async fn cluster_action(
             "updated"
         }
         "check" => {
-            let creds = state.cluster_credentials(id).await?;
-            state.check_connectivity(id, &creds).await?;
+            state.recheck(id).await?;
             audit::record(
                 &state.pool,
                 &who.actor(),
