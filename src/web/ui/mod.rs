@@ -18,8 +18,9 @@ use super::auth::{
 use super::error::ApiError;
 use super::AppState;
 use crate::domain::{ClusterName, Labels, Role};
+use crate::registry::RegistryError;
 use crate::store::clusters::{self, Cluster, ClusterFilter, ClusterPatch, NewCluster};
-use crate::store::{audit, sessions};
+use crate::store::{audit, sessions, StoreError};
 
 const LOGIN_CSRF_COOKIE: &str = "palisade_login_csrf";
 const PAGE_SIZE: i64 = 100;
@@ -52,25 +53,19 @@ impl std::fmt::Display for UiError {
     }
 }
 
-impl From<ApiError> for UiError {
-    fn from(e: ApiError) -> Self {
+/// Every failure a page meets is first an [`ApiError`] (the one mapping of store and other errors
+/// to HTTP lives in `web::error`), then shown on the error page with the same status and words.
+impl<E> From<E> for UiError
+where
+    ApiError: From<E>,
+{
+    fn from(e: E) -> Self {
+        let e = ApiError::from(e);
         let status = e.status_code();
         if let ApiError::Internal(err) = &e {
-            tracing::error!(error = ?err, "page failed");
+            tracing::error!(error = %format_args!("{err:#}"), "page failed");
         }
         UiError::Page(status, e.to_string())
-    }
-}
-
-impl From<sqlx::Error> for UiError {
-    fn from(e: sqlx::Error) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<crate::store::StoreError> for UiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ApiError::from(e).into()
     }
 }
 
@@ -374,7 +369,7 @@ async fn clusters_register(
         Ok(_) => Ok(HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/clusters?notice=registered"))
             .finish()),
-        Err(crate::store::StoreError::Conflict(msg)) => {
+        Err(RegistryError::Store(StoreError::Conflict(msg))) => {
             render_clusters(&state, &who, ClustersQuery::default(), StatusCode::CONFLICT, Some(msg)).await
         }
         Err(e) => Err(e.into()),
@@ -406,8 +401,7 @@ async fn cluster_action(
             "updated"
         }
         "check" => {
-            let creds = state.cluster_credentials(id).await?;
-            state.check_connectivity(id, &creds).await?;
+            state.recheck(id).await?;
             audit::record(
                 &state.pool,
                 &who.actor(),
