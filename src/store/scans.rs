@@ -685,6 +685,21 @@ pub async fn latest_snapshot(pool: &PgPool, cluster_id: Uuid) -> Result<Option<S
     gz.map(|g| decompress_snapshot(&g)).transpose()
 }
 
+/// The scan id and storage time of the cluster's newest stored snapshot (what
+/// [`latest_snapshot`] would load), without loading it: the key of the analysis cache.
+#[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
+pub async fn latest_snapshot_ref(
+    pool: &PgPool,
+    cluster_id: Uuid,
+) -> Result<Option<(Uuid, DateTime<Utc>)>, ScanStoreError> {
+    Ok(sqlx::query_as(
+        "SELECT scan_id, created_at FROM scan_snapshots WHERE cluster_id = $1 ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(cluster_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
 /// The stored snapshot of one scan, if it is still kept.
 pub async fn snapshot_of(pool: &PgPool, scan_id: Uuid) -> Result<Option<Snapshot>, ScanStoreError> {
     let gz: Option<Vec<u8>> = sqlx::query_scalar("SELECT gzip FROM scan_snapshots WHERE scan_id = $1")

@@ -2,6 +2,7 @@
 //! calling ([`auth`]) and the error policy ([`error`]). Handlers get the shared [`AppState`] as
 //! `web::Data<AppState>`.
 
+pub mod analyses;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -29,12 +30,16 @@ pub struct AppState {
     pub token_uses: Arc<auth::TokenUseTracker>,
     /// Who recent credentials belong to (see [`auth::cache`]).
     pub credentials: Arc<auth::cache::CredentialCache>,
+    /// Recent scans' RBAC and network analyses (see [`analyses`]).
+    pub analyses: Arc<analyses::AnalysisCache>,
 }
 
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings, cipher: Cipher) -> AppState {
         let credential_ttl = std::time::Duration::from_secs(settings.server.credential_cache_secs);
+        let analyses = Arc::new(analyses::AnalysisCache::new(settings.server.analysis_cache_entries));
         AppState {
+            analyses,
             pool,
             settings: Arc::new(settings),
             cipher: Arc::new(cipher),
