@@ -155,7 +155,11 @@ impl ScanRow {
 
     pub fn to_api(&self) -> Result<Scan, ScanStoreError> {
         let summary = match &self.counts {
-            Some(c) => Some(Counts::from_slice(c).map_err(ScanStoreError::Corrupt)?.summary()),
+            Some(c) => Some(
+                Counts::from_slice(c)
+                    .map_err(ScanStoreError::Corrupt)?
+                    .summary(self.score.map(|s| (f64::from(s) * 10.0).round() / 10.0)),
+            ),
             None => None,
         };
         Ok(Scan {
@@ -555,7 +559,7 @@ pub async fn complete_as_of(
         findings::apply_results(&mut tx, claim.cluster_id, claim.id, seq, now, &outcome.results).await?;
     let counts = Counts::of(&outcome.results);
     let state = if outcome.partial { ScanState::Partial } else { ScanState::Succeeded };
-    let score = counts.score().map(|s| s as f32);
+    let score = crate::history::score(&outcome.results).map(|s| s as f32);
     sqlx::query(
         "UPDATE scans SET state = $2, finished_at = $3, started_at = LEAST(started_at, $3), lease_expires_at = NULL,
                           result_seq = $4, counts = $5,
