@@ -21,9 +21,11 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::Role;
 
+pub mod chart;
 pub mod fleet;
 pub mod login;
 pub mod registry;
+pub mod trends;
 
 /// Register the dashboard's routes and its static files.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -31,6 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     login::configure(cfg);
     fleet::configure(cfg);
     registry::configure(cfg);
+    trends::configure(cfg);
 }
 
 /// What the layout (`base.html`) needs on every page.
