@@ -24,6 +24,7 @@ use crate::domain::Role;
 pub mod chart;
 pub mod fleet;
 pub mod login;
+pub mod network;
 pub mod registry;
 pub mod trends;
 
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     fleet::configure(cfg);
     registry::configure(cfg);
     trends::configure(cfg);
+    network::configure(cfg);
 }
 
 /// What the layout (`base.html`) needs on every page.
