@@ -25,6 +25,7 @@ pub mod chart;
 pub mod fleet;
 pub mod login;
 pub mod network;
+pub mod rbac;
 pub mod registry;
 pub mod trends;
 
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     registry::configure(cfg);
     trends::configure(cfg);
     network::configure(cfg);
+    rbac::configure(cfg);
 }
 
 /// What the layout (`base.html`) needs on every page.
