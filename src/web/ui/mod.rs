@@ -21,12 +21,12 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::Role;
 
+pub mod admin;
 pub mod chart;
 pub mod fleet;
 pub mod login;
 pub mod network;
 pub mod rbac;
-pub mod registry;
 pub mod trends;
 
 /// Register the dashboard's routes and its static files.
@@ -34,10 +34,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(style_css);
     login::configure(cfg);
     fleet::configure(cfg);
-    registry::configure(cfg);
     trends::configure(cfg);
     network::configure(cfg);
     rbac::configure(cfg);
+    admin::configure(cfg);
 }
 
 /// What the layout (`base.html`) needs on every page.
