@@ -21,6 +21,7 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::Role;
 
+pub mod cluster;
 pub mod fleet;
 pub mod login;
 pub mod registry;
@@ -30,6 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(style_css);
     login::configure(cfg);
     fleet::configure(cfg);
+    // Before the registry: its `POST /clusters/{id}/{action}` would otherwise take `/scan`.
+    cluster::configure(cfg);
     registry::configure(cfg);
 }
 
