@@ -134,32 +134,6 @@ pub struct ResourceRisks {
     pub areas: Vec<String>,
 }
 
-/// Failing resources (one row each, checks as tags), worst first; of one cluster or of the fleet.
-#[tracing::instrument(skip_all)]
-pub async fn failing_resources(
-    pool: &PgPool,
-    cluster_id: Option<Uuid>,
-    limit: i64,
-) -> Result<Vec<ResourceRisks>, ScanStoreError> {
-    Ok(sqlx::query_as::<_, ResourceRisks>(&format!(
-        "SELECT f.cluster_id, min(c.name) AS cluster_name, f.resource_kind, f.resource_namespace, f.resource_name,
-                f.resource_node,
-                (ARRAY['info', 'low', 'medium', 'high', 'critical'])[max({SEVERITY_RANK}) + 1] AS severity,
-                array_agg(f.check_id ORDER BY {SEVERITY_RANK} DESC, f.check_id) AS checks,
-                array_agg(DISTINCT f.area) AS areas
-         FROM findings f JOIN clusters c ON c.id = f.cluster_id
-         WHERE f.status = 'fail' AND c.deleted_at IS NULL
-           AND ($1::uuid IS NULL OR f.cluster_id = $1)
-         GROUP BY f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node
-         ORDER BY max({SEVERITY_RANK}) DESC, count(*) DESC, min(c.name), f.resource_kind, f.resource_name
-         LIMIT $2"
-    ))
-    .bind(cluster_id)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
-}
-
 /// How many resources of a cluster fail (the number of things to fix).
 #[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
 pub async fn failing_resource_count(pool: &PgPool, cluster_id: Uuid) -> Result<i64, ScanStoreError> {
@@ -250,6 +224,32 @@ impl ExplorerSort {
     }
 }
 
+/// The explorer's WHERE clause, binding the filter as `$1`–`$8` (see [`bind_filter`]).
+const EXPLORER_WHERE: &str = "c.deleted_at IS NULL
+           AND CASE $1 WHEN 'open' THEN f.status IN ('fail', 'warn') WHEN 'fail' THEN f.status = 'fail'
+                       WHEN 'warn' THEN f.status = 'warn'
+                       WHEN 'resolved' THEN f.resolved_at IS NOT NULL AND f.status NOT IN ('fail', 'warn')
+                       ELSE true END
+           AND ($2::uuid IS NULL OR f.cluster_id = $2)
+           AND ($3::text IS NULL OR f.area = $3) AND ($4::text IS NULL OR f.severity = $4)
+           AND ($5::text IS NULL OR f.check_id = $5) AND ($6::text IS NULL OR f.resource_namespace = $6)
+           AND ($7::timestamptz IS NULL OR f.first_seen_at >= $7)
+           AND ($8::timestamptz IS NULL OR f.first_seen_at < $8)";
+
+fn bind_filter<'q, O>(
+    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
+    filter: &'q ExplorerFilter,
+) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
+    q.bind(&filter.status)
+        .bind(filter.cluster)
+        .bind(&filter.area)
+        .bind(&filter.severity)
+        .bind(&filter.check)
+        .bind(&filter.namespace)
+        .bind(filter.seen_after)
+        .bind(filter.seen_before)
+}
+
 /// One page of the findings explorer: `limit` rows from `offset`, filtered and sorted in SQL.
 #[tracing::instrument(skip_all)]
 pub async fn explore(
@@ -259,39 +259,46 @@ pub async fn explore(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Finding>, ScanStoreError> {
-    let rows = sqlx::query_as::<_, Finding>(&format!(
+    let sql = format!(
         "SELECT f.id, f.cluster_id, c.name AS cluster_name, f.check_id, f.title, f.area, f.severity,
                 f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node, f.status, f.evidence,
                 f.first_seen_at, COALESCE(f.last_seen_at, s.last_result_at) AS last_seen_at, f.status_since,
                 f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count
          FROM findings f JOIN clusters c ON c.id = f.cluster_id
          LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id
-         WHERE c.deleted_at IS NULL
-           AND CASE $1 WHEN 'open' THEN f.status IN ('fail', 'warn') WHEN 'fail' THEN f.status = 'fail'
-                       WHEN 'warn' THEN f.status = 'warn'
-                       WHEN 'resolved' THEN f.resolved_at IS NOT NULL AND f.status NOT IN ('fail', 'warn')
-                       ELSE true END
-           AND ($2::uuid IS NULL OR f.cluster_id = $2)
-           AND ($3::text IS NULL OR f.area = $3) AND ($4::text IS NULL OR f.severity = $4)
-           AND ($5::text IS NULL OR f.check_id = $5) AND ($6::text IS NULL OR f.resource_namespace = $6)
-           AND ($7::timestamptz IS NULL OR f.first_seen_at >= $7)
-           AND ($8::timestamptz IS NULL OR f.first_seen_at < $8)
+         WHERE {EXPLORER_WHERE}
          ORDER BY {} OFFSET $9 LIMIT $10",
         sort.order_by()
-    ))
-    .bind(&filter.status)
-    .bind(filter.cluster)
-    .bind(&filter.area)
-    .bind(&filter.severity)
-    .bind(&filter.check)
-    .bind(&filter.namespace)
-    .bind(filter.seen_after)
-    .bind(filter.seen_before)
-    .bind(offset)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows)
+    );
+    let q = bind_filter(sqlx::query_as::<_, Finding>(&sql), filter).bind(offset).bind(limit);
+    Ok(q.fetch_all(pool).await?)
+}
+
+/// One page of the explorer grouped by resource: one row per (cluster, resource) with the
+/// matching checks as tags, worst first.
+#[tracing::instrument(skip_all)]
+pub async fn explore_by_resource(
+    pool: &PgPool,
+    filter: &ExplorerFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<ResourceRisks>, ScanStoreError> {
+    let rank = SEVERITY_RANK.replace("severity", "f.severity");
+    let sql = format!(
+        "SELECT f.cluster_id, min(c.name) AS cluster_name, f.resource_kind, f.resource_namespace, f.resource_name,
+                f.resource_node,
+                (ARRAY['info', 'low', 'medium', 'high', 'critical'])[max({rank}) + 1] AS severity,
+                array_agg(f.check_id ORDER BY {rank} DESC, f.check_id) AS checks,
+                array_agg(DISTINCT f.area) AS areas
+         FROM findings f JOIN clusters c ON c.id = f.cluster_id
+         WHERE {EXPLORER_WHERE}
+         GROUP BY f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node
+         ORDER BY max({rank}) DESC, count(*) DESC, min(c.name), f.resource_kind, f.resource_name,
+                  f.resource_namespace NULLS FIRST, f.resource_node NULLS FIRST
+         OFFSET $9 LIMIT $10"
+    );
+    let q = bind_filter(sqlx::query_as::<_, ResourceRisks>(&sql), filter).bind(offset).bind(limit);
+    Ok(q.fetch_all(pool).await?)
 }
 
 /// The newest result scan of a cluster, if it has results.
@@ -307,4 +314,15 @@ pub async fn latest_result_scan(pool: &PgPool, cluster_id: Uuid) -> Result<Optio
         Some(id) => Ok(Some(super::scans::get(pool, id).await?)),
         None => Ok(None),
     }
+}
+
+/// When the newest stored results of any live cluster were collected.
+#[tracing::instrument(skip_all)]
+pub async fn newest_results_at(pool: &PgPool) -> Result<Option<DateTime<Utc>>, ScanStoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT max(s.last_result_at) FROM cluster_scan_state s JOIN clusters c ON c.id = s.cluster_id
+         WHERE c.deleted_at IS NULL",
+    )
+    .fetch_one(pool)
+    .await?)
 }

@@ -15,7 +15,7 @@ use crate::domain::{Area, Role};
 use crate::history::ChangeKind;
 use crate::store::audit;
 use crate::store::clusters::{self, Cluster};
-use crate::store::dashboard::{self, OpenCheck, RecentChange, ResourceRisks};
+use crate::store::dashboard::{self, ExplorerFilter, OpenCheck, RecentChange, ResourceRisks};
 use crate::store::findings::{self, DiffEntry};
 use crate::store::scans::{self, ScanRow};
 use crate::web::AppState;
@@ -165,7 +165,8 @@ async fn cluster_page(
             checks: open.iter().filter(|c| c.area == a.as_str()).cloned().collect(),
         })
         .collect();
-    let resources = dashboard::failing_resources(pool, Some(cluster.id), RESOURCES).await?;
+    let failing = ExplorerFilter { status: "fail".into(), cluster: Some(cluster.id), ..Default::default() };
+    let resources = dashboard::explore_by_resource(pool, &failing, 0, RESOURCES).await?;
     let resource_count = dashboard::failing_resource_count(pool, cluster.id).await?;
     let scans = scans::list_for_cluster(pool, cluster.id, None, HISTORY).await?;
     let status = ScanStatus::of(scans.first());

@@ -21,7 +21,9 @@ use super::error::ApiError;
 use super::AppState;
 use crate::domain::Role;
 
+pub mod checks;
 pub mod cluster;
+pub mod findings;
 pub mod fleet;
 pub mod login;
 pub mod registry;
@@ -33,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     fleet::configure(cfg);
     // Before the registry: its `POST /clusters/{id}/{action}` would otherwise take `/scan`.
     cluster::configure(cfg);
+    checks::configure(cfg);
+    findings::configure(cfg);
     registry::configure(cfg);
 }
 
