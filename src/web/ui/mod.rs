@@ -4,9 +4,8 @@
 //! routes), the page context the layout needs ([`PageContext`]: who is logged in, their role, the
 //! session's CSRF token, when the page's data was collected, which nav entry is current), the
 //! logged-in check ([`ui_user`]) and the error type ([`UiError`]). Pages live one file per area,
-//! each with its own `configure` wired in below: [`login`], [`fleet`] (`/`), [`registry`] (the
-//! cluster registry form, until `/admin/clusters` replaces it), and the cluster, checks, findings,
-//! trends, network, rbac and admin pages.
+//! each with its own `configure` wired in below: [`login`], [`fleet`] (`/`), and the cluster, checks,
+//! findings, trends, network, rbac and admin pages ([`admin`] holds the cluster registry).
 //!
 //! Every form carries the session's CSRF token (the login form a double-submit cookie), checked
 //! before anything changes; viewers see no edit controls and the server refuses their edits.
@@ -23,6 +22,9 @@ use crate::domain::Role;
 
 pub mod admin;
 pub mod chart;
+pub mod checks;
+pub mod cluster;
+pub mod findings;
 pub mod fleet;
 pub mod login;
 pub mod network;
@@ -34,6 +36,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(style_css);
     login::configure(cfg);
     fleet::configure(cfg);
+    cluster::configure(cfg);
+    checks::configure(cfg);
+    findings::configure(cfg);
     trends::configure(cfg);
     network::configure(cfg);
     rbac::configure(cfg);
