@@ -36,3 +36,4 @@ mod sim_api;
 mod sim_demo;
 mod sim_kubectl;
 mod tls_fixture;
+mod ui_insight;
