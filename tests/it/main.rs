@@ -36,4 +36,5 @@ mod sim_api;
 mod sim_demo;
 mod sim_kubectl;
 mod tls_fixture;
+mod ui_admin;
 mod ui_insight;
