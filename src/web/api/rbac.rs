@@ -28,6 +28,17 @@ pub struct WhoCanQuery {
     pub name: Option<String>,
 }
 
+/// Parse a who-can question (400 with the reason when it is not one); the RBAC page asks the
+/// same way.
+pub fn parse_question(
+    verb: &str,
+    resource: &str,
+    namespace: Option<&str>,
+    name: Option<&str>,
+) -> Result<crate::analysis::rbac::Request, ApiError> {
+    parse_request(verb, resource, namespace, name).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
 /// Who may perform a request in the cluster, by RBAC (members of system:masters always may).
 #[utoipa::path(tag = "rbac", params(("id" = Uuid, Path, description = "cluster id"), WhoCanQuery), responses(
     (status = 200, body = WhoCan),
@@ -43,8 +54,7 @@ pub async fn who_can(
     q: web::Query<WhoCanQuery>,
 ) -> Result<web::Json<WhoCan>, ApiError> {
     who.require(Role::Viewer)?;
-    let request = parse_request(&q.verb, &q.resource, q.namespace.as_deref(), q.name.as_deref())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let request = parse_question(&q.verb, &q.resource, q.namespace.as_deref(), q.name.as_deref())?;
     let analyses = state.analyses.latest(&state.pool, *id).await?;
     Ok(web::Json(analyses.with_rbac(move |_, index| index.who_can(&request)).await?))
 }

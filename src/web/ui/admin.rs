@@ -500,7 +500,7 @@ async fn clusters_register(
     };
     match state.register_cluster(&new, &who.actor(), true).await {
         Ok(_) => Ok(see_other("/admin/clusters?notice=registered")),
-        Err(crate::store::StoreError::Conflict(msg)) => {
+        Err(crate::registry::RegistryError::Store(crate::store::StoreError::Conflict(msg))) => {
             render_clusters(&state, &who, ListQuery::default(), StatusCode::CONFLICT, Some(msg)).await
         }
         Err(e) => Err(e.into()),

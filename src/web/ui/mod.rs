@@ -149,7 +149,7 @@ impl From<ApiError> for UiError {
 
 impl From<sqlx::Error> for UiError {
     fn from(e: sqlx::Error) -> Self {
-        ApiError::from(e).into()
+        ApiError::from(crate::store::StoreError::from(e)).into()
     }
 }
 
@@ -159,8 +159,8 @@ impl From<crate::store::StoreError> for UiError {
     }
 }
 
-impl From<crate::store::scans::ScanStoreError> for UiError {
-    fn from(e: crate::store::scans::ScanStoreError) -> Self {
+impl From<crate::registry::RegistryError> for UiError {
+    fn from(e: crate::registry::RegistryError) -> Self {
         ApiError::from(e).into()
     }
 }

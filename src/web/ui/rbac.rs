@@ -12,8 +12,8 @@ use super::network::{cluster_analyses, cluster_chooser};
 use super::{page, ui_user, PageContext, UiError};
 use crate::analysis::rbac::WhoCan;
 use crate::checks::rbac::RiskySubject;
-use crate::cli::rbac::parse_request;
 use crate::store::clusters::Cluster;
+use crate::web::api::rbac::parse_question;
 use crate::web::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -89,7 +89,7 @@ async fn rbac_page(
     let Some(analyses) = analyses else { return Ok(page(&out)) };
     if !out.verb.is_empty() || !out.resource.is_empty() {
         let opt = |s: &str| Some(s.to_string()).filter(|s| !s.is_empty());
-        match parse_request(
+        match parse_question(
             &out.verb,
             &out.resource,
             opt(&out.namespace).as_deref(),

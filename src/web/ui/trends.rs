@@ -107,11 +107,10 @@ fn pick_lines(mut series: Vec<Series>, metric: Metric, by: SplitBy) -> (Vec<Seri
     let latest = |s: &Series| s.points.iter().rev().find_map(|p| p.value);
     series.sort_by(|a, b| {
         let (a, b) = (latest(a), latest(b));
-        let ord = match metric {
+        match metric {
             Metric::Score => a.unwrap_or(f64::MAX).total_cmp(&b.unwrap_or(f64::MAX)),
             Metric::Failures => b.unwrap_or(-1.0).total_cmp(&a.unwrap_or(-1.0)),
-        };
-        ord
+        }
     });
     let rest = series.split_off(MAX_LINES);
     (series, rest)
