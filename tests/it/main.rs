@@ -7,6 +7,7 @@ mod api_health;
 mod api_tokens;
 mod api_users;
 mod browser;
+mod browser_insight;
 mod browser_support;
 mod checks_api;
 mod checks_cli;
