@@ -106,10 +106,11 @@ pub fn line_chart(series: &[Series], fixed_max: Option<f64>, y_label: &str, unit
             Tick { pos: round(y(v)), label: fmt_value(v) }
         })
         .collect();
-    // At most ~8 date labels, evenly spaced, always the first and the last.
+    // At most ~8 date labels, evenly spaced, always the first and the last (a regular one too
+    // close to the last is left out so labels never overlap).
     let every = n.div_ceil(8).max(1);
     let x_ticks = (0..n)
-        .filter(|i| i % every == 0 || *i + 1 == n)
+        .filter(|i| (i % every == 0 && (n - 1 - i) * 2 >= every) || *i + 1 == n)
         .map(|i| Tick { pos: round(x(i)), label: times[i].format("%m-%d").to_string() })
         .collect();
 
@@ -219,6 +220,10 @@ mod tests {
         let year: Vec<Option<f64>> = (0..365).map(|i| Some(i as f64)).collect();
         let chart = line_chart(&[series("fleet", &year)], None, "failures", "");
         assert!(chart.x_ticks.len() <= 9, "{}", chart.x_ticks.len());
+        let month: Vec<Option<f64>> = (0..30).map(|i| Some(i as f64)).collect();
+        let ticks = line_chart(&[series("fleet", &month)], None, "failures", "").x_ticks;
+        let gaps: Vec<f64> = ticks.windows(2).map(|w| w[1].pos - w[0].pos).collect();
+        assert!(gaps.iter().all(|g| *g >= 50.0), "labels never crowd the last one: {gaps:?}");
         assert_eq!(chart.lines[0].colour, PALETTE[0]);
     }
 }
