@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use secrecy::{ExposeSecret, SecretString};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// The defaults, compiled in so the binary works from any directory.
 const DEFAULTS: &str = include_str!("../config/default.toml");
@@ -22,9 +22,9 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub secrets: SecretSettings,
     pub auth: AuthSettings,
-    /// Scheduled scanning (see `scheduler::SchedulerSettings`).
+    /// Scheduled scanning (see [`SchedulerSettings`]).
     #[serde(default)]
-    pub scheduler: crate::scheduler::SchedulerSettings,
+    pub scheduler: SchedulerSettings,
 }
 
 /// The HTTP server.
@@ -153,6 +153,54 @@ pub fn redact_url(raw: &str) -> String {
             url.to_string()
         }
         Err(_) => "[unparseable url redacted]".to_string(),
+    }
+}
+
+/// Scheduler settings (`[scheduler]` in the configuration files, `PALISADE__SCHEDULER__*`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SchedulerSettings {
+    /// Run the scheduler in this replica (`false` makes a replica serve the API only).
+    pub enabled: bool,
+    /// Interval between scans of a cluster without its own schedule.
+    pub default_interval_secs: u64,
+    /// How often the scheduler looks for due and queued scans.
+    pub tick_millis: u64,
+    /// Scans this replica runs at the same time.
+    pub max_concurrent: usize,
+    /// Scans running at the same time across all replicas (0: no fleet-wide limit).
+    pub global_max_concurrent: i64,
+    /// A lease not renewed for this long is taken over by another replica.
+    pub lease_secs: u64,
+    /// A scan that takes longer fails with "timed out".
+    pub scan_timeout_secs: u64,
+    /// Attempts per scan including the first; a failure with attempts left queues a retry.
+    pub max_attempts: i32,
+    /// First retry delay; doubles per attempt up to `retry_max_secs`.
+    pub retry_base_secs: u64,
+    pub retry_max_secs: u64,
+    /// Compressed snapshots kept per cluster (the newest ones).
+    pub snapshots_kept: i64,
+    /// Per-result detail older than this is pruned; summaries are kept forever. 0: keep all.
+    pub retention_days: i64,
+}
+
+impl Default for SchedulerSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            default_interval_secs: 3600,
+            tick_millis: 1000,
+            max_concurrent: 8,
+            global_max_concurrent: 0,
+            lease_secs: 30,
+            scan_timeout_secs: 600,
+            max_attempts: 3,
+            retry_base_secs: 30,
+            retry_max_secs: 900,
+            snapshots_kept: 3,
+            retention_days: 90,
+        }
     }
 }
 

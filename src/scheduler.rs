@@ -8,112 +8,24 @@
 //! died is claimed again once its lease has expired. Results are written in one transaction fenced
 //! on the token (see `store::scans::complete`), so a scan's results are stored exactly once.
 
-use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use futures::future::BoxFuture;
-use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::checks::CheckOptions;
-use crate::collect::client::ClusterCredentials;
-use crate::collect::kube::{LiveOptions, Progress, ProgressFn};
+use crate::collect::kube::{CollectError, LiveOptions, Progress, ProgressFn};
+pub use crate::config::SchedulerSettings;
+use crate::domain::ClusterCredentials;
 use crate::domain::Status;
-use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress, ScanStoreError};
-
-/// Scheduler settings (`[scheduler]` in the configuration files, `PALISADE__SCHEDULER__*`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default)]
-pub struct SchedulerSettings {
-    /// Run the scheduler in this replica (`false` makes a replica serve the API only).
-    pub enabled: bool,
-    /// Interval between scans of a cluster without its own schedule.
-    pub default_interval_secs: u64,
-    /// How often the scheduler looks for due and queued scans.
-    pub tick_millis: u64,
-    /// Scans this replica runs at the same time.
-    pub max_concurrent: usize,
-    /// Scans running at the same time across all replicas (0: no fleet-wide limit).
-    pub global_max_concurrent: i64,
-    /// A lease not renewed for this long is taken over by another replica.
-    pub lease_secs: u64,
-    /// A scan that takes longer fails with "timed out".
-    pub scan_timeout_secs: u64,
-    /// Attempts per scan including the first; a failure with attempts left queues a retry.
-    pub max_attempts: i32,
-    /// First retry delay; doubles per attempt up to `retry_max_secs`.
-    pub retry_base_secs: u64,
-    pub retry_max_secs: u64,
-    /// Compressed snapshots kept per cluster (the newest ones).
-    pub snapshots_kept: i64,
-    /// Per-result detail older than this is pruned; summaries are kept forever. 0: keep all.
-    pub retention_days: i64,
-}
-
-impl Default for SchedulerSettings {
-    fn default() -> Self {
-        Self {
-            enabled: true,
-            default_interval_secs: 3600,
-            tick_millis: 1000,
-            max_concurrent: 8,
-            global_max_concurrent: 0,
-            lease_secs: 30,
-            scan_timeout_secs: 600,
-            max_attempts: 3,
-            retry_base_secs: 30,
-            retry_max_secs: 900,
-            snapshots_kept: 3,
-            retention_days: 90,
-        }
-    }
-}
-
-/// When a cluster is scanned.
-#[derive(Debug, Clone)]
-pub enum Schedule {
-    Every(Duration),
-    Cron(Box<cron::Schedule>),
-}
-
-impl Schedule {
-    /// Parse a stored schedule: an interval, a cron expression (5 fields `min hour dom mon dow`, or
-    /// 6–7 with seconds and year), or neither for `default`.
-    pub fn parse(
-        interval_seconds: Option<i32>,
-        cron: Option<&str>,
-        default: Duration,
-    ) -> Result<Self, String> {
-        match (interval_seconds, cron) {
-            (Some(_), Some(_)) => {
-                Err("a schedule is either an interval or a cron expression, not both".into())
-            }
-            (Some(s), None) if s >= 1 => Ok(Schedule::Every(Duration::from_secs(s as u64))),
-            (Some(s), None) => Err(format!("the interval must be at least 1 second, not {s}")),
-            (None, Some(expr)) => {
-                let fields = expr.split_whitespace().count();
-                let full = if fields == 5 { format!("0 {expr}") } else { expr.to_string() };
-                cron::Schedule::from_str(&full)
-                    .map(|s| Schedule::Cron(Box::new(s)))
-                    .map_err(|e| format!("`{expr}` is not a valid cron expression: {e}"))
-            }
-            (None, None) => Ok(Schedule::Every(default)),
-        }
-    }
-
-    /// The next due time after `now`.
-    pub fn next_after(&self, now: DateTime<Utc>) -> DateTime<Utc> {
-        match self {
-            Schedule::Every(d) => now + chrono::Duration::from_std(*d).unwrap_or(chrono::Duration::hours(1)),
-            Schedule::Cron(s) => s.after(&now).next().unwrap_or(now + chrono::Duration::days(365)),
-        }
-    }
-}
+use crate::registry::{Registry, RegistryError, Schedule};
+use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress};
+use crate::store::StoreError;
 
 /// Delay before retry number `attempt + 1` after attempt `attempt` failed: `base * 2^(attempt-1)`,
 /// at most `max`.
@@ -122,16 +34,18 @@ pub fn backoff(attempt: i32, base: Duration, max: Duration) -> Duration {
     base.saturating_mul(2u32.saturating_pow(exp)).min(max)
 }
 
-/// Why a scan could not produce results, in words a user understands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanFailure {
-    pub reason: String,
-}
-
-impl<E: std::fmt::Display> From<E> for ScanFailure {
-    fn from(e: E) -> Self {
-        ScanFailure { reason: e.to_string() }
-    }
+/// Why a scan could not produce results. Its `Display` is the one place the words a user reads
+/// (stored with the failed scan, shown by the API and the dashboard) are made.
+#[derive(Debug, thiserror::Error)]
+pub enum ScanFailure {
+    #[error("cannot load the cluster's credentials: {0}")]
+    Credentials(#[source] RegistryError),
+    #[error(transparent)]
+    Collect(#[from] CollectError),
+    #[error("the checks crashed: {0}")]
+    ChecksCrashed(#[source] tokio::task::JoinError),
+    #[error("the scan timed out after {0} seconds")]
+    TimedOut(u64),
 }
 
 /// Reports progress of a running scan; the runner stores the latest value with each heartbeat.
@@ -147,8 +61,9 @@ pub trait Scanner: Send + Sync + 'static {
 }
 
 /// Loads what a live scan needs for one cluster: its name and decrypted credentials.
-pub type CredentialLoader =
-    Arc<dyn Fn(Uuid) -> BoxFuture<'static, Result<(String, ClusterCredentials), String>> + Send + Sync>;
+pub type CredentialLoader = Arc<
+    dyn Fn(Uuid) -> BoxFuture<'static, Result<(String, ClusterCredentials), RegistryError>> + Send + Sync,
+>;
 
 /// The server's scanner: collect the cluster live over its API, then run every check.
 pub struct LiveScanner {
@@ -193,9 +108,7 @@ impl Scanner for LiveScanner {
         let options = self.check_options.clone();
         let mut live = self.live.clone();
         Box::pin(async move {
-            let (name, creds) = load(cluster_id)
-                .await
-                .map_err(|e| ScanFailure { reason: format!("cannot load the cluster's credentials: {e}") })?;
+            let (name, creds) = load(cluster_id).await.map_err(ScanFailure::Credentials)?;
             live.progress = Some(progress_reporter(progress.clone()));
             let snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
             let objects = progress.borrow().done;
@@ -206,7 +119,7 @@ impl Scanner for LiveScanner {
                 (snapshot, results)
             })
             .await
-            .map_err(|e| ScanFailure { reason: format!("the checks crashed: {e}") })?;
+            .map_err(ScanFailure::ChecksCrashed)?;
             let partial = !snapshot.gaps.is_empty() || results.iter().any(|r| r.status == Status::Unknown);
             Ok(ScanOutcome { results, snapshot: Some(snapshot), partial })
         })
@@ -266,20 +179,11 @@ impl Scheduler {
         cipher: Arc<crate::secrets::Cipher>,
         settings: SchedulerSettings,
     ) -> Self {
-        let loader_pool = pool.clone();
+        let registry =
+            Registry::new(pool.clone(), cipher, Duration::from_secs(settings.default_interval_secs));
         let load: CredentialLoader = Arc::new(move |id| {
-            let pool = loader_pool.clone();
-            let cipher = Arc::clone(&cipher);
-            Box::pin(async move {
-                let cluster = crate::store::clusters::get(&pool, id)
-                    .await
-                    .map_err(|e| format!("database error: {e}"))?
-                    .ok_or_else(|| "the cluster was deleted".to_string())?;
-                let creds = crate::store::clusters::load_credentials(&pool, &cipher, id)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok((cluster.name, creds))
-            })
+            let registry = registry.clone();
+            Box::pin(async move { registry.scan_target(id).await })
         });
         let timeout = Duration::from_secs(settings.scan_timeout_secs.max(1));
         let scanner = LiveScanner::new(load, CheckOptions::default(), timeout);
@@ -335,7 +239,7 @@ impl Scheduler {
         ticks: u64,
         running: &mut JoinSet<()>,
         claims: &mut std::collections::HashMap<tokio::task::Id, Claimed>,
-    ) -> Result<(), ScanStoreError> {
+    ) -> Result<(), StoreError> {
         while let Some(done) = running.try_join_next_with_id() {
             let id = match done {
                 Ok((id, ())) => id,
@@ -438,14 +342,12 @@ impl Scheduler {
         };
         drop(heart);
         let result = match outcome {
-            Err(_) => Err(ScanFailure {
-                reason: format!("the scan timed out after {} seconds", s.scan_timeout_secs + 5),
-            }),
+            Err(_) => Err(ScanFailure::TimedOut(s.scan_timeout_secs + 5)),
             Ok(r) => r,
         };
         match result {
             Ok(outcome) => self.store_outcome(&claim, outcome).await,
-            Err(failure) => self.store_failure(&claim, &failure.reason).await,
+            Err(failure) => self.store_failure(&claim, &failure).await,
         }
     }
 
@@ -466,7 +368,7 @@ impl Scheduler {
                     );
                     return;
                 }
-                Err(ScanStoreError::LeaseLost) => {
+                Err(StoreError::LeaseLost) => {
                     tracing::warn!("the scan was taken over before its results were stored; discarding them");
                     return;
                 }
@@ -485,7 +387,9 @@ impl Scheduler {
         tracing::error!("gave up storing the scan's results; the lease will expire and the scan run again");
     }
 
-    async fn store_failure(&self, claim: &Claimed, reason: &str) {
+    async fn store_failure(&self, claim: &Claimed, failure: &ScanFailure) {
+        let reason = failure.to_string();
+        let reason = reason.as_str();
         let s = &self.settings;
         let retry = (claim.attempt < s.max_attempts).then(|| {
             backoff(
@@ -498,7 +402,7 @@ impl Scheduler {
         for attempt in 0..12u32 {
             match scans::fail(&self.pool, claim, reason, retry).await {
                 Ok(_) => return,
-                Err(ScanStoreError::LeaseLost) => return,
+                Err(StoreError::LeaseLost) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot record the scan's failure; retrying");
                     tokio::time::sleep(backoff(
@@ -516,33 +420,6 @@ impl Scheduler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn an_interval_schedule_is_due_one_interval_later() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 1, 10, 0, 0).unwrap();
-        let s = Schedule::parse(Some(900), None, Duration::from_secs(3600)).unwrap();
-        assert_eq!(s.next_after(now), now + chrono::Duration::minutes(15));
-        let d = Schedule::parse(None, None, Duration::from_secs(3600)).unwrap();
-        assert_eq!(d.next_after(now), now + chrono::Duration::hours(1));
-    }
-
-    #[test]
-    fn a_five_field_cron_expression_is_read_as_minutes_hours_days() {
-        let now = Utc.with_ymd_and_hms(2026, 3, 1, 10, 7, 30).unwrap();
-        let s = Schedule::parse(None, Some("*/15 * * * *"), Duration::from_secs(3600)).unwrap();
-        assert_eq!(s.next_after(now), Utc.with_ymd_and_hms(2026, 3, 1, 10, 15, 0).unwrap());
-        let nightly = Schedule::parse(None, Some("30 2 * * *"), Duration::from_secs(3600)).unwrap();
-        assert_eq!(nightly.next_after(now), Utc.with_ymd_and_hms(2026, 3, 2, 2, 30, 0).unwrap());
-    }
-
-    #[test]
-    fn bad_schedules_are_refused_with_a_reason() {
-        let d = Duration::from_secs(60);
-        assert!(Schedule::parse(None, Some("every tuesday"), d).unwrap_err().contains("not a valid cron"));
-        assert!(Schedule::parse(Some(0), None, d).is_err());
-        assert!(Schedule::parse(Some(60), Some("* * * * *"), d).unwrap_err().contains("not both"));
-    }
 
     #[test]
     fn retries_back_off_exponentially_up_to_the_maximum() {

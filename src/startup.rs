@@ -10,17 +10,11 @@ use sqlx::PgPool;
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
+pub use crate::crypto::install_crypto_provider;
 use crate::domain::{Role, Username};
 use crate::secrets::Cipher;
 use crate::store::users;
 use crate::web::AppState;
-
-/// Make ring the process-wide rustls provider. Normal builds only link ring, but test builds also
-/// link aws-lc-rs (through a dev-dependency), and then rustls cannot pick one by itself. Safe to
-/// call any number of times.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
 
 /// A built server, bound to its port but not yet running.
 pub struct Application {

@@ -8,10 +8,10 @@ use anyhow::{bail, Context};
 use crate::collect::client::{credentials_from_kubeconfig, ClusterAuth, ClusterCredentials, FileRefs};
 use crate::config::Settings;
 use crate::domain::{ClusterName, GroupName, Labels};
+use crate::registry::Registry;
 use crate::secrets::Cipher;
 use crate::store::audit::Actor;
 use crate::store::clusters::{self, ClusterFilter, NewCluster};
-use crate::web::AppState;
 
 /// Cluster subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -111,7 +111,8 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
     let settings = Settings::load().context("cannot load the settings")?;
     super::with_pool(|pool| async move {
         let cipher = Cipher::from_settings(&settings.secrets)?;
-        let state = AppState::new(pool.clone(), settings, cipher);
+        let interval = std::time::Duration::from_secs(settings.scheduler.default_interval_secs);
+        let registry = Registry::new(pool.clone(), std::sync::Arc::new(cipher), interval);
         match cmd {
             ClusterCommand::Add(args) => {
                 let labels =
@@ -123,7 +124,7 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
                     enabled: !args.disabled,
                     credentials: credentials(args)?,
                 };
-                let c = state.register_cluster(&new, &Actor::cli(), !args.no_check).await?;
+                let c = registry.register_cluster(&new, &Actor::cli(), !args.no_check).await?;
                 println!("registered {} ({}) id {}", c.name, c.server_url, c.id);
                 match (c.last_reachable, &c.last_server_version, &c.last_error) {
                     (Some(true), v, _) => println!("reachable, Kubernetes {}", v.as_deref().unwrap_or("?")),
@@ -178,8 +179,7 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
                 let Some(c) = clusters::get_by_name(&pool, name.as_str()).await? else {
                     bail!("no cluster named `{name}`")
                 };
-                let creds = state.cluster_credentials(c.id).await?;
-                let c = state.check_connectivity(c.id, &creds).await?;
+                let c = registry.recheck(c.id).await?;
                 match c.last_reachable {
                     Some(true) => println!(
                         "{}: reachable, Kubernetes {}",
@@ -190,10 +190,10 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
                 }
             }
             ClusterCommand::Rekey => {
-                let n = clusters::rekey(&pool, &state.cipher).await?;
+                let n = clusters::rekey(&pool, &registry.cipher).await?;
                 println!(
                     "re-encrypted the credentials of {n} cluster(s) with key {}",
-                    state.cipher.current_key_id()
+                    registry.cipher.current_key_id()
                 );
             }
         }

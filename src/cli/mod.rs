@@ -57,7 +57,7 @@ pub struct SnapshotArgs {
 /// Parse the command line and run the chosen subcommand.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();
-    crate::startup::install_crypto_provider();
+    crate::crypto::install_crypto_provider();
     let result = match cli.command {
         Command::Snapshot(args) => snapshot_summary(&args),
         Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),

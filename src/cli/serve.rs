@@ -47,7 +47,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         // The demo simulators live as long as the server: dropping the fleet stops them.
         let _demo = if demo {
             let fleet = crate::sim::demo::DemoFleet::start().await?;
-            let registered = fleet.register(app.state()).await?;
+            let registered = fleet.register(&app.state().registry).await?;
             tracing::info!(clusters = registered.len(), "--demo: sample clusters simulated and registered");
             Some(fleet)
         } else {

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
+
+pub use crate::domain::{ClusterAuth, ClusterCredentials};
 
 /// Errors while reading a kubeconfig or building a client. Messages are meant for people.
 #[derive(Debug, thiserror::Error)]
@@ -28,51 +30,6 @@ pub enum CredentialsError {
          (see README: registering a cluster)"
     )]
     CredentialPlugin(String, &'static str),
-}
-
-/// How Palisade authenticates to a cluster.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum ClusterAuth {
-    /// A bearer token (typically a read-only service account's).
-    Token { token: String },
-    /// A client certificate and its private key, PEM encoded.
-    ClientCertificate { cert_pem: String, key_pem: String },
-    /// No credentials (only useful against a cluster that allows anonymous reads).
-    None,
-}
-
-impl ClusterAuth {
-    pub fn kind(&self) -> &'static str {
-        match self {
-            ClusterAuth::Token { .. } => "token",
-            ClusterAuth::ClientCertificate { .. } => "client_certificate",
-            ClusterAuth::None => "none",
-        }
-    }
-}
-
-impl std::fmt::Debug for ClusterAuth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print secret material, not even in debug logs.
-        write!(f, "ClusterAuth::{}([redacted])", self.kind())
-    }
-}
-
-/// Everything needed to reach one cluster's API server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClusterCredentials {
-    /// `https://host:port`.
-    pub server: String,
-    /// PEM bundle of CAs to trust for the API server; `None` uses the system roots.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ca_pem: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tls_server_name: Option<String>,
-    /// Skip server certificate verification (reported as a finding by the registry).
-    #[serde(default)]
-    pub insecure_skip_tls_verify: bool,
-    pub auth: ClusterAuth,
 }
 
 /// Timeouts for one client.

@@ -6,12 +6,12 @@
 use std::time::Duration;
 
 use super::client::{ClientTimeouts, ClusterCredentials};
-use crate::store::clusters::Connectivity;
+use crate::domain::Connectivity;
 
 /// Probe the API server once. Never fails: the outcome carries the reason.
 #[tracing::instrument(skip_all, fields(server = %creds.server))]
 pub async fn probe(creds: &ClusterCredentials) -> Connectivity {
-    crate::startup::install_crypto_provider();
+    crate::crypto::install_crypto_provider();
     let timeouts = ClientTimeouts { connect: Duration::from_secs(5), read: Duration::from_secs(10) };
     let client = match creds.client(timeouts) {
         Ok(c) => c,

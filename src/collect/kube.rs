@@ -306,7 +306,7 @@ pub async fn collect(
 ) -> Result<Snapshot, CollectError> {
     // rustls cannot pick a provider by itself when another crate in the build enables aws-lc-rs:
     // Palisade uses ring everywhere, so say so before the first TLS configuration is built.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    crate::crypto::install_crypto_provider();
     let client =
         creds.client(ClientTimeouts { connect: opts.connect_timeout, read: opts.request_timeout })?;
     let timeout = opts.scan_timeout;

@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod cluster;
 pub mod names;
+pub use cluster::{ClusterAuth, ClusterCredentials, Connectivity};
 pub use names::{validate_password, ClusterName, GroupName, Labels, Username};
 
 macro_rules! string_enum {

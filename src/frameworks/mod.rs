@@ -10,10 +10,10 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::checks::{catalog, CheckResult};
-use crate::domain::Status;
+use crate::checks::{catalog, CheckMeta, CheckResult};
+use crate::domain::{Area, Severity, Status};
 
 include!("cis_1_12_table.rs");
 
@@ -41,6 +41,62 @@ pub fn cis_controls() -> &'static [CisControl] {
 /// A CIS v1.12 control by id.
 pub fn cis_control(id: &str) -> Option<&'static CisControl> {
     CONTROLS.iter().find(|c| c.id == id)
+}
+
+/// A framework control a check maps to, with the control's title when the framework is known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ControlRef {
+    /// e.g. `cis-1.12`.
+    pub framework: String,
+    /// e.g. `1.2.1`.
+    pub id: String,
+    /// The recommendation's title, e.g. "--anonymous-auth argument is set to false".
+    pub title: Option<String>,
+    /// CIS "(Automated)" (a failure is `fail`) or "(Manual)" (a failure is `warn`).
+    pub automated: Option<bool>,
+}
+
+/// A catalog entry as the API and reports show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct CheckInfo {
+    /// Stable id, e.g. `PAL-AUTHN-001`.
+    pub id: String,
+    pub title: String,
+    pub area: Area,
+    pub severity: Severity,
+    pub rationale: String,
+    /// The flag or setting to change, with the command or file.
+    pub remediation: String,
+    /// What evidence the check reads.
+    pub evidence_source: String,
+    pub refs: Vec<ControlRef>,
+}
+
+impl From<&CheckMeta> for CheckInfo {
+    fn from(m: &CheckMeta) -> Self {
+        CheckInfo {
+            id: m.id.to_string(),
+            title: m.title.to_string(),
+            area: m.area,
+            severity: m.severity,
+            rationale: m.rationale.to_string(),
+            remediation: m.remediation.to_string(),
+            evidence_source: m.evidence_source.to_string(),
+            refs: m
+                .refs
+                .iter()
+                .map(|(fw, id)| {
+                    let control = (*fw == CIS_1_12).then(|| cis_control(id)).flatten();
+                    ControlRef {
+                        framework: fw.to_string(),
+                        id: id.to_string(),
+                        title: control.map(|c| c.title.to_string()),
+                        automated: control.map(|c| c.automated),
+                    }
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The verdict on one control.

@@ -12,10 +12,10 @@ use anyhow::Context;
 
 use super::{sample, SimConfig, SimHandle, SimServer};
 use crate::domain::{ClusterName, Labels};
+use crate::registry::Registry;
 use crate::store::audit::{self, Actor};
 use crate::store::clusters::{self, Cluster, NewCluster};
 use crate::store::scans;
-use crate::web::AppState;
 
 /// The running demo simulators. Dropping the fleet stops them.
 #[derive(Debug)]
@@ -42,18 +42,14 @@ impl DemoFleet {
 
     /// Register each simulated cluster (or point an existing registration at the new simulator),
     /// check that it answers and queue a scan (the scheduler runs it). Returns the registry rows.
-    pub async fn register(&self, state: &AppState) -> anyhow::Result<Vec<Cluster>> {
+    pub async fn register(&self, registry: &Registry) -> anyhow::Result<Vec<Cluster>> {
         let mut out = Vec::new();
         for sim in &self.sims {
             let name: ClusterName = sim.name.parse().map_err(anyhow::Error::msg)?;
             let creds = sim.credentials();
             let actor = Actor::system();
-            let cluster = match clusters::get_by_name(&state.pool, name.as_str()).await? {
-                Some(existing) => {
-                    clusters::set_credentials(&state.pool, &state.cipher, existing.id, &creds, &actor)
-                        .await?;
-                    state.check_connectivity(existing.id, &creds).await?
-                }
+            let cluster = match clusters::get_by_name(&registry.pool, name.as_str()).await? {
+                Some(existing) => registry.replace_credentials(existing.id, &creds, &actor).await?,
                 None => {
                     let labels = Labels::try_from(BTreeMap::from([
                         ("demo".to_string(), "true".to_string()),
@@ -67,14 +63,14 @@ impl DemoFleet {
                         enabled: true,
                         credentials: creds,
                     };
-                    state.register_cluster(&new, &actor, true).await?
+                    registry.register_cluster(&new, &actor, true).await?
                 }
             };
             // Scan now rather than at the next scheduled time, so the dashboard fills at once.
-            let (scan, created) = scans::request(&state.pool, cluster.id, Some(&actor.name)).await?;
+            let (scan, created) = scans::request(&registry.pool, cluster.id, Some(&actor.name)).await?;
             if created {
                 audit::record(
-                    &state.pool,
+                    &registry.pool,
                     &actor,
                     "scan.request",
                     Some(&cluster.name),

@@ -40,7 +40,7 @@ pub use faults::FaultRule;
 pub use settings::{Access, Identity, SimSettings};
 pub use store::{ClusterBuilder, ClusterData};
 
-use crate::collect::client::{ClusterAuth, ClusterCredentials};
+use crate::domain::{ClusterAuth, ClusterCredentials};
 
 /// Errors starting a simulator.
 #[derive(Debug, thiserror::Error)]

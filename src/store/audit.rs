@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgExecutor, PgPool};
 use uuid::Uuid;
 
+use super::StoreError;
+
 /// Who did something.
 #[derive(Debug, Clone)]
 pub struct Actor {
@@ -46,7 +48,7 @@ pub async fn record<'e>(
     action: &str,
     target: Option<&str>,
     detail: serde_json::Value,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO audit_log (actor_id, actor, action, target, detail, address) VALUES ($1, $2, $3, $4, $5, $6)")
         .bind(actor.id)
         .bind(&actor.name)
@@ -66,8 +68,8 @@ pub async fn list(
     limit: i64,
     before: Option<i64>,
     action: Option<&str>,
-) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as(
+) -> Result<Vec<AuditEntry>, StoreError> {
+    Ok(sqlx::query_as(
         "SELECT id, at, actor_id, actor, action, target, detail, address FROM audit_log \
          WHERE ($1::bigint IS NULL OR id < $1) AND ($2::text IS NULL OR action = $2) ORDER BY id DESC LIMIT $3",
     )
@@ -75,5 +77,5 @@ pub async fn list(
     .bind(action)
     .bind(limit)
     .fetch_all(pool)
-    .await
+    .await?)
 }

@@ -11,8 +11,8 @@ use uuid::Uuid;
 
 use super::audit::{self, Actor};
 use super::{is_unique_violation, StoreError};
-use crate::collect::client::ClusterCredentials;
-use crate::domain::{ClusterName, GroupName, Labels};
+use crate::domain::Connectivity;
+use crate::domain::{ClusterCredentials, ClusterName, GroupName, Labels};
 use crate::secrets::Cipher;
 
 /// A registered cluster, as the API shows it (no credentials).
@@ -53,14 +53,6 @@ pub struct NewCluster {
     pub credentials: ClusterCredentials,
 }
 
-/// The outcome of a connectivity check.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Connectivity {
-    pub reachable: bool,
-    pub server_version: Option<String>,
-    pub error: Option<String>,
-}
-
 /// Filters and cursor for listing clusters (ordered by name).
 #[derive(Debug, Clone, Default)]
 pub struct ClusterFilter {
@@ -98,7 +90,7 @@ fn name_conflict(e: sqlx::Error, name: &str) -> StoreError {
 }
 
 /// Register a cluster: encrypt its credentials, insert it and write the audit entry in one
-/// transaction. The connectivity check is the caller's (see `web::AppState::register_cluster`).
+/// transaction. The connectivity check is the caller's (see `registry::Registry::register_cluster`).
 #[tracing::instrument(skip_all, fields(cluster = %new.name))]
 pub async fn register(
     pool: &PgPool,
@@ -235,27 +227,27 @@ pub async fn record_connectivity(pool: &PgPool, id: Uuid, c: &Connectivity) -> R
 
 /// One live cluster.
 #[tracing::instrument(skip_all)]
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Cluster>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE id = $1 AND deleted_at IS NULL"))
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<Cluster>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE id = $1 AND deleted_at IS NULL"))
         .bind(id)
         .fetch_optional(pool)
-        .await
+        .await?)
 }
 
 /// One live cluster by name.
 #[tracing::instrument(skip_all)]
-pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<Cluster>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE name = $1 AND deleted_at IS NULL"))
+pub async fn get_by_name(pool: &PgPool, name: &str) -> Result<Option<Cluster>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM clusters WHERE name = $1 AND deleted_at IS NULL"))
         .bind(name)
         .fetch_optional(pool)
-        .await
+        .await?)
 }
 
 /// A page of live clusters ordered by name; fetch `limit + 1` to know whether there is more.
 #[tracing::instrument(skip_all)]
-pub async fn list(pool: &PgPool, f: &ClusterFilter) -> Result<Vec<Cluster>, sqlx::Error> {
+pub async fn list(pool: &PgPool, f: &ClusterFilter) -> Result<Vec<Cluster>, StoreError> {
     let labels = serde_json::to_value(f.labels.as_map()).unwrap_or_default();
-    sqlx::query_as(&format!(
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM clusters WHERE deleted_at IS NULL \
          AND ($1::text IS NULL OR name > $1) \
          AND labels @> $2::jsonb \
@@ -271,14 +263,14 @@ pub async fn list(pool: &PgPool, f: &ClusterFilter) -> Result<Vec<Cluster>, sqlx
     .bind(f.name_contains.as_deref())
     .bind(f.limit)
     .fetch_all(pool)
-    .await
+    .await?)
 }
 
 /// Every live, enabled cluster's id and name (for schedulers).
-pub async fn list_enabled_ids(pool: &PgPool) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
-    sqlx::query_as("SELECT id, name FROM clusters WHERE deleted_at IS NULL AND enabled ORDER BY name")
+pub async fn list_enabled_ids(pool: &PgPool) -> Result<Vec<(Uuid, String)>, StoreError> {
+    Ok(sqlx::query_as("SELECT id, name FROM clusters WHERE deleted_at IS NULL AND enabled ORDER BY name")
         .fetch_all(pool)
-        .await
+        .await?)
 }
 
 /// Change a cluster's metadata and audit it, in one transaction.

@@ -11,6 +11,7 @@ use secrecy::ExposeSecret;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
+use super::StoreError;
 use crate::config::Settings;
 
 /// The migrations in `migrations/`, compiled into the binary.
@@ -58,7 +59,7 @@ async fn create_database_if_missing(opts: &PgConnectOptions) -> anyhow::Result<(
 }
 
 /// Whether every migration compiled into this binary is applied to the database.
-pub async fn migrations_applied(pool: &PgPool) -> Result<bool, sqlx::Error> {
+pub async fn migrations_applied(pool: &PgPool) -> Result<bool, StoreError> {
     let applied: Vec<(i64,)> =
         sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success").fetch_all(pool).await?;
     Ok(MIGRATOR.iter().all(|m| applied.iter().any(|(v,)| *v == m.version)))

@@ -14,7 +14,8 @@ use serde::Serialize;
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::scans::{ScanRow, ScanStoreError};
+use super::scans::ScanRow;
+use super::StoreError;
 use crate::checks::{CheckResult, ResourceRef};
 use crate::domain::{Area, Severity, Status};
 use crate::history::{self, ChangeKind, Lifecycle, Observation, Observed};
@@ -48,9 +49,9 @@ struct Current {
 }
 
 impl Current {
-    fn lifecycle(&self) -> Result<Lifecycle, ScanStoreError> {
+    fn lifecycle(&self) -> Result<Lifecycle, StoreError> {
         Ok(Lifecycle {
-            status: Observed::parse(&self.status).map_err(ScanStoreError::Corrupt)?,
+            status: Observed::parse(&self.status).map_err(StoreError::Corrupt)?,
             status_since: self.status_since,
             first_seen_at: self.first_seen_at,
             opened_at: self.opened_at,
@@ -136,7 +137,7 @@ pub(crate) async fn apply_results(
     seq: i64,
     at: DateTime<Utc>,
     results: &[CheckResult],
-) -> Result<ChangeStats, ScanStoreError> {
+) -> Result<ChangeStats, StoreError> {
     let current = sqlx::query_as::<_, Current>(
         "SELECT id, status, evidence, status_since, first_seen_at, opened_at, resolved_at, reopened_at,
                 reopen_count, last_seen_at
@@ -224,7 +225,7 @@ async fn insert_new(
     seq: i64,
     at: DateTime<Utc>,
     rows: &[(Uuid, &CheckResult)],
-) -> Result<(), ScanStoreError> {
+) -> Result<(), StoreError> {
     let n = rows.len();
     let mut ids = Vec::with_capacity(n);
     let (mut check, mut title, mut area, mut sev) =
@@ -341,7 +342,7 @@ pub async fn results(
     filter: &ResultFilter,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<StoredResult>, ScanStoreError> {
+) -> Result<Vec<StoredResult>, StoreError> {
     let seq = result_seq(scan)?;
     let rows = sqlx::query_as::<_, StoredResult>(
         "SELECT f.id AS finding_id, f.check_id, f.title, f.area, f.severity, f.resource_kind, f.resource_namespace,
@@ -369,15 +370,15 @@ pub async fn results(
     Ok(rows)
 }
 
-fn result_seq(scan: &ScanRow) -> Result<i64, ScanStoreError> {
+fn result_seq(scan: &ScanRow) -> Result<i64, StoreError> {
     if scan.detail_pruned {
-        return Err(ScanStoreError::Gone(format!(
+        return Err(StoreError::Gone(format!(
             "the results of scan {} were pruned by the retention policy; its summary is kept",
             scan.id
         )));
     }
     scan.result_seq.ok_or_else(|| {
-        ScanStoreError::Conflict(format!("scan {} has no results (it is {})", scan.id, scan.state))
+        StoreError::Conflict(format!("scan {} has no results (it is {})", scan.id, scan.state))
     })
 }
 
@@ -399,7 +400,7 @@ pub struct DiffEntry {
 /// What changed from scan `a` to scan `b`: `new`, `resolved` and `changed` entries. Results are
 /// matched by check and resource, so scans of two different clusters can be compared too.
 #[tracing::instrument(skip_all, fields(a = %a.id, b = %b.id))]
-pub async fn diff(pool: &PgPool, a: &ScanRow, b: &ScanRow) -> Result<Vec<DiffEntry>, ScanStoreError> {
+pub async fn diff(pool: &PgPool, a: &ScanRow, b: &ScanRow) -> Result<Vec<DiffEntry>, StoreError> {
     type Key = (String, ResourceRow);
     let load = |scan: &ScanRow| {
         let scan = scan.clone();
@@ -416,7 +417,7 @@ pub async fn diff(pool: &PgPool, a: &ScanRow, b: &ScanRow) -> Result<Vec<DiffEnt
                 }
                 after = last;
             }
-            Ok::<_, ScanStoreError>(all)
+            Ok::<_, StoreError>(all)
         }
     };
     let (ra, rb) = (load(a).await?, load(b).await?);
@@ -426,10 +427,10 @@ pub async fn diff(pool: &PgPool, a: &ScanRow, b: &ScanRow) -> Result<Vec<DiffEnt
         for r in rows {
             let key = (r.check_id.clone(), r.resource.clone());
             titles.entry(key.clone()).or_insert(r.title);
-            let status = Observed::parse(&r.status).map_err(ScanStoreError::Corrupt)?;
+            let status = Observed::parse(&r.status).map_err(StoreError::Corrupt)?;
             m.insert(key, Observation { status, evidence: r.evidence });
         }
-        Ok::<_, ScanStoreError>(m)
+        Ok::<_, StoreError>(m)
     };
     let ma = to_map(ra, &mut titles)?;
     let mb = to_map(rb, &mut titles)?;
@@ -516,7 +517,7 @@ pub async fn list(
     filter: &FindingFilter,
     after: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<Finding>, ScanStoreError> {
+) -> Result<Vec<Finding>, StoreError> {
     let labels: serde_json::Map<String, serde_json::Value> =
         filter.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
     let state = match filter.state {

@@ -14,30 +14,13 @@ use serde::{Deserialize, Serialize};
 use sqlx::{FromRow, PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::findings;
+use super::{findings, StoreError};
 use crate::checks::CheckResult;
 use crate::history::{Counts, ScanSummary};
 use crate::snapshot::Snapshot;
 
-/// Errors of the scan store.
-#[derive(Debug, thiserror::Error)]
-pub enum ScanStoreError {
-    #[error("{0}")]
-    NotFound(String),
-    /// The scan's detail was pruned by the retention policy; its summary is kept.
-    #[error("{0}")]
-    Gone(String),
-    /// The request does not fit the scan's state (e.g. results of a scan that has none).
-    #[error("{0}")]
-    Conflict(String),
-    /// This run no longer holds the scan's lease (another replica took it over).
-    #[error("the scan's lease was lost to another run")]
-    LeaseLost,
-    #[error("stored data is inconsistent: {0}")]
-    Corrupt(String),
-    #[error("database error")]
-    Database(#[from] sqlx::Error),
-}
+/// The store's error under the name this module used before the store had one error type.
+pub use super::StoreError as ScanStoreError;
 
 /// The lifecycle state of a scan.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -62,14 +45,14 @@ impl ScanState {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Self, ScanStoreError> {
+    pub fn parse(text: &str) -> Result<Self, StoreError> {
         Ok(match text {
             "queued" => ScanState::Queued,
             "running" => ScanState::Running,
             "succeeded" => ScanState::Succeeded,
             "partial" => ScanState::Partial,
             "failed" => ScanState::Failed,
-            other => return Err(ScanStoreError::Corrupt(format!("unknown scan state `{other}`"))),
+            other => return Err(StoreError::Corrupt(format!("unknown scan state `{other}`"))),
         })
     }
 }
@@ -149,15 +132,15 @@ pub struct Scan {
 }
 
 impl ScanRow {
-    pub fn state(&self) -> Result<ScanState, ScanStoreError> {
+    pub fn state(&self) -> Result<ScanState, StoreError> {
         ScanState::parse(&self.state)
     }
 
-    pub fn to_api(&self) -> Result<Scan, ScanStoreError> {
+    pub fn to_api(&self) -> Result<Scan, StoreError> {
         let summary = match &self.counts {
             Some(c) => Some(
                 Counts::from_slice(c)
-                    .map_err(ScanStoreError::Corrupt)?
+                    .map_err(StoreError::Corrupt)?
                     .summary(self.score.map(|s| (f64::from(s) * 10.0).round() / 10.0)),
             ),
             None => None,
@@ -186,12 +169,12 @@ impl ScanRow {
 
 /// One scan row by id.
 #[tracing::instrument(skip_all, fields(scan = %id))]
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<ScanRow, ScanStoreError> {
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<ScanRow, StoreError> {
     sqlx::query_as::<_, ScanRow>(&format!("SELECT {SCAN_COLUMNS} FROM scans WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await?
-        .ok_or_else(|| ScanStoreError::NotFound(format!("no scan with id {id}")))
+        .ok_or_else(|| StoreError::NotFound(format!("no scan with id {id}")))
 }
 
 /// A cluster's scans, newest first, `limit` per page after the `before` cursor (a scan id).
@@ -201,7 +184,7 @@ pub async fn list_for_cluster(
     cluster_id: Uuid,
     before: Option<Uuid>,
     limit: i64,
-) -> Result<Vec<ScanRow>, ScanStoreError> {
+) -> Result<Vec<ScanRow>, StoreError> {
     let rows = sqlx::query_as::<_, ScanRow>(&format!(
         "SELECT {SCAN_COLUMNS} FROM scans WHERE cluster_id = $1
            AND ($2::uuid IS NULL OR (queued_at, id) < (SELECT queued_at, id FROM scans WHERE id = $2))
@@ -216,7 +199,7 @@ pub async fn list_for_cluster(
 }
 
 /// Create the scheduling rows of clusters that have none yet (first due now).
-pub async fn ensure_cluster_states(pool: &PgPool) -> Result<u64, ScanStoreError> {
+pub async fn ensure_cluster_states(pool: &PgPool) -> Result<u64, StoreError> {
     let done = sqlx::query(
         "INSERT INTO cluster_scan_state (cluster_id)
          SELECT c.id FROM clusters c
@@ -242,7 +225,7 @@ pub async fn set_schedule(
     cluster_id: Uuid,
     spec: &ScheduleSpec,
     next_due_at: DateTime<Utc>,
-) -> Result<(), ScanStoreError> {
+) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO cluster_scan_state (cluster_id, interval_seconds, cron, paused, next_due_at)
          VALUES ($1, $2, $3, $4, $5)
@@ -273,7 +256,7 @@ pub async fn enqueue_due(
     pool: &PgPool,
     limit: i64,
     next_due: impl Fn(&DueCluster, DateTime<Utc>) -> DateTime<Utc>,
-) -> Result<usize, ScanStoreError> {
+) -> Result<usize, StoreError> {
     let mut tx = pool.begin().await?;
     let now: DateTime<Utc> = sqlx::query_scalar("SELECT now()").fetch_one(&mut *tx).await?;
     let due = sqlx::query_as::<_, DueCluster>(
@@ -321,7 +304,7 @@ pub async fn request(
     pool: &PgPool,
     cluster_id: Uuid,
     requested_by: Option<&str>,
-) -> Result<(ScanRow, bool), ScanStoreError> {
+) -> Result<(ScanRow, bool), StoreError> {
     for _ in 0..3 {
         let inserted = sqlx::query_as::<_, ScanRow>(&format!(
             "INSERT INTO scans (id, cluster_id, trigger, state, requested_by) VALUES ($1, $2, 'manual', 'queued', $3)
@@ -347,7 +330,7 @@ pub async fn request(
         }
         // The active scan finished between the two statements: try again.
     }
-    Err(ScanStoreError::Conflict("the cluster's scan queue is changing too fast; try again".into()))
+    Err(StoreError::Conflict("the cluster's scan queue is changing too fast; try again".into()))
 }
 
 /// A scan this run holds the lease of.
@@ -372,7 +355,7 @@ pub async fn claim(
     max: i64,
     global_limit: Option<i64>,
     lease: Duration,
-) -> Result<Vec<Claimed>, ScanStoreError> {
+) -> Result<Vec<Claimed>, StoreError> {
     if max <= 0 {
         return Ok(Vec::new());
     }
@@ -435,7 +418,7 @@ pub async fn heartbeat(
     claim: &Claimed,
     lease: Duration,
     progress: Option<&ScanProgress>,
-) -> Result<bool, ScanStoreError> {
+) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE scans SET lease_expires_at = now() + make_interval(secs => $3),
                           progress = COALESCE($4, progress)
@@ -458,7 +441,7 @@ pub async fn fail(
     claim: &Claimed,
     reason: &str,
     retry_after: Option<Duration>,
-) -> Result<Option<Uuid>, ScanStoreError> {
+) -> Result<Option<Uuid>, StoreError> {
     let mut tx = pool.begin().await?;
     let row = sqlx::query_as::<_, (String,)>(
         "UPDATE scans SET state = 'failed', finished_at = now(), error = $3, lease_expires_at = NULL
@@ -470,7 +453,7 @@ pub async fn fail(
     .fetch_optional(&mut *tx)
     .await?;
     if row.is_none() {
-        return Err(ScanStoreError::LeaseLost);
+        return Err(StoreError::LeaseLost);
     }
     let mut retry_id = None;
     if let Some(after) = retry_after {
@@ -517,7 +500,7 @@ pub async fn complete(
     claim: &Claimed,
     outcome: &ScanOutcome,
     snapshots_kept: i64,
-) -> Result<Completed, ScanStoreError> {
+) -> Result<Completed, StoreError> {
     complete_as_of(pool, claim, outcome, snapshots_kept, None).await
 }
 
@@ -530,7 +513,7 @@ pub async fn complete_as_of(
     outcome: &ScanOutcome,
     snapshots_kept: i64,
     at: Option<DateTime<Utc>>,
-) -> Result<Completed, ScanStoreError> {
+) -> Result<Completed, StoreError> {
     // Compress before the transaction: it is the slow part and needs no lock.
     let snapshot_gz = match &outcome.snapshot {
         Some(s) => Some(compress_snapshot(s)?),
@@ -545,7 +528,7 @@ pub async fn complete_as_of(
     .fetch_optional(&mut *tx)
     .await?;
     if owned.is_none() {
-        return Err(ScanStoreError::LeaseLost);
+        return Err(StoreError::LeaseLost);
     }
     // Lock the cluster's row: result sets of one cluster are written one after another, in order.
     sqlx::query("SELECT 1 FROM cluster_scan_state WHERE cluster_id = $1 FOR UPDATE")
@@ -663,26 +646,26 @@ pub async fn complete_as_of(
     Ok(Completed { state, result_seq: seq, changes: stats })
 }
 
-fn compress_snapshot(snapshot: &Snapshot) -> Result<(usize, Vec<u8>), ScanStoreError> {
-    let json = serde_json::to_vec(snapshot).map_err(|e| ScanStoreError::Corrupt(format!("snapshot: {e}")))?;
+fn compress_snapshot(snapshot: &Snapshot) -> Result<(usize, Vec<u8>), StoreError> {
+    let json = serde_json::to_vec(snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(&json)
         .and_then(|_| enc.finish())
         .map(|gz| (json.len(), gz))
-        .map_err(|e| ScanStoreError::Corrupt(format!("cannot compress the snapshot: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("cannot compress the snapshot: {e}")))
 }
 
-fn decompress_snapshot(gz: &[u8]) -> Result<Snapshot, ScanStoreError> {
+fn decompress_snapshot(gz: &[u8]) -> Result<Snapshot, StoreError> {
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(gz)
         .read_to_end(&mut json)
-        .map_err(|e| ScanStoreError::Corrupt(format!("stored snapshot is not gzip: {e}")))?;
-    serde_json::from_slice(&json).map_err(|e| ScanStoreError::Corrupt(format!("stored snapshot: {e}")))
+        .map_err(|e| StoreError::Corrupt(format!("stored snapshot is not gzip: {e}")))?;
+    serde_json::from_slice(&json).map_err(|e| StoreError::Corrupt(format!("stored snapshot: {e}")))
 }
 
 /// The snapshot of the cluster's latest successful or partial scan that still has one stored.
 #[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
-pub async fn latest_snapshot(pool: &PgPool, cluster_id: Uuid) -> Result<Option<Snapshot>, ScanStoreError> {
+pub async fn latest_snapshot(pool: &PgPool, cluster_id: Uuid) -> Result<Option<Snapshot>, StoreError> {
     let gz: Option<Vec<u8>> = sqlx::query_scalar(
         "SELECT gzip FROM scan_snapshots WHERE cluster_id = $1 ORDER BY created_at DESC LIMIT 1",
     )
@@ -693,7 +676,7 @@ pub async fn latest_snapshot(pool: &PgPool, cluster_id: Uuid) -> Result<Option<S
 }
 
 /// The stored snapshot of one scan, if it is still kept.
-pub async fn snapshot_of(pool: &PgPool, scan_id: Uuid) -> Result<Option<Snapshot>, ScanStoreError> {
+pub async fn snapshot_of(pool: &PgPool, scan_id: Uuid) -> Result<Option<Snapshot>, StoreError> {
     let gz: Option<Vec<u8>> = sqlx::query_scalar("SELECT gzip FROM scan_snapshots WHERE scan_id = $1")
         .bind(scan_id)
         .fetch_optional(pool)
@@ -705,7 +688,7 @@ pub async fn snapshot_of(pool: &PgPool, scan_id: Uuid) -> Result<Option<Snapshot
 /// retained scan needs); their summaries, the daily trend rows and finding lifecycles are kept.
 /// Returns the number of change rows removed.
 #[tracing::instrument(skip_all)]
-pub async fn prune_detail(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<u64, ScanStoreError> {
+pub async fn prune_detail(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
     let mut tx: Transaction<'_, Postgres> = pool.begin().await?;
     // Per cluster: the newest result set older than the cutoff. Every change at or before it
     // except each finding's latest one is needed by no retained scan.
@@ -736,7 +719,7 @@ pub async fn prune_detail(pool: &PgPool, cutoff: DateTime<Utc>) -> Result<u64, S
 }
 
 /// Hand a running scan back to the queue (graceful shutdown): another replica may start it now.
-pub async fn release(pool: &PgPool, claim: &Claimed) -> Result<bool, ScanStoreError> {
+pub async fn release(pool: &PgPool, claim: &Claimed) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE scans SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, progress = NULL,
                           not_before = now()
@@ -753,7 +736,7 @@ pub async fn release(pool: &PgPool, claim: &Claimed) -> Result<bool, ScanStoreEr
 pub async fn get_schedule(
     pool: &PgPool,
     cluster_id: Uuid,
-) -> Result<(ScheduleSpec, Option<DateTime<Utc>>), ScanStoreError> {
+) -> Result<(ScheduleSpec, Option<DateTime<Utc>>), StoreError> {
     type Row = (Option<i32>, Option<String>, bool, DateTime<Utc>);
     let row: Option<Row> = sqlx::query_as(
         "SELECT interval_seconds, cron, paused, next_due_at FROM cluster_scan_state WHERE cluster_id = $1",

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
+use super::StoreError;
 use crate::domain::Role;
 
 /// Make a random secret (32 bytes, base64url) and its SHA-256.
@@ -51,7 +52,7 @@ pub async fn create(
     user_id: Uuid,
     address: Option<&str>,
     ttl: Duration,
-) -> Result<(String, String), sqlx::Error> {
+) -> Result<(String, String), StoreError> {
     let (secret, hash) = new_secret();
     let (csrf, _) = new_secret();
     sqlx::query(
@@ -71,20 +72,20 @@ pub async fn create(
 
 /// The live session for a cookie secret (not expired, not revoked, user enabled).
 #[tracing::instrument(skip_all)]
-pub async fn lookup(pool: &PgPool, secret: &str) -> Result<Option<SessionUser>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn lookup(pool: &PgPool, secret: &str) -> Result<Option<SessionUser>, StoreError> {
+    Ok(sqlx::query_as(
         "SELECT s.id AS session_id, s.csrf_token, u.id AS user_id, u.username, u.role, s.expires_at FROM sessions s \
          JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled",
     )
     .bind(hash_secret(secret))
     .fetch_optional(pool)
-    .await
+    .await?)
 }
 
 /// Revoke one session of `user_id` (logout, or revoking from the sessions list).
 #[tracing::instrument(skip_all)]
-pub async fn revoke(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn revoke(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<bool, StoreError> {
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = now() WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
     )
@@ -97,18 +98,18 @@ pub async fn revoke(pool: &PgPool, user_id: Uuid, session_id: Uuid) -> Result<bo
 
 /// The live sessions of a user.
 #[tracing::instrument(skip_all)]
-pub async fn list_for_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<SessionInfo>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn list_for_user(pool: &PgPool, user_id: Uuid) -> Result<Vec<SessionInfo>, StoreError> {
+    Ok(sqlx::query_as(
         "SELECT id, address, created_at, expires_at FROM sessions \
          WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > now() ORDER BY created_at DESC",
     )
     .bind(user_id)
     .fetch_all(pool)
-    .await
+    .await?)
 }
 
 /// Record a failed login for throttling.
-pub async fn record_failure(pool: &PgPool, username: &str, address: &str) -> Result<(), sqlx::Error> {
+pub async fn record_failure(pool: &PgPool, username: &str, address: &str) -> Result<(), StoreError> {
     sqlx::query("INSERT INTO login_failures (username, address) VALUES ($1, $2)")
         .bind(username)
         .bind(address)
@@ -123,8 +124,8 @@ pub async fn recent_failures(
     username: &str,
     address: &str,
     window: Duration,
-) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as(
+) -> Result<(i64, i64), StoreError> {
+    Ok(sqlx::query_as(
         "SELECT (SELECT count(*) FROM login_failures WHERE username = $1 AND at > now() - $3), \
                 (SELECT count(*) FROM login_failures WHERE address = $2 AND at > now() - $3)",
     )
@@ -132,11 +133,11 @@ pub async fn recent_failures(
     .bind(address)
     .bind(window)
     .fetch_one(pool)
-    .await
+    .await?)
 }
 
 /// Forget an account's failures after a successful login.
-pub async fn clear_failures(pool: &PgPool, username: &str) -> Result<(), sqlx::Error> {
+pub async fn clear_failures(pool: &PgPool, username: &str) -> Result<(), StoreError> {
     sqlx::query("DELETE FROM login_failures WHERE username = $1").bind(username).execute(pool).await?;
     Ok(())
 }

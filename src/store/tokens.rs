@@ -6,6 +6,7 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use super::sessions::{hash_secret, new_secret};
+use super::StoreError;
 use crate::domain::Role;
 
 /// The prefix that marks a Palisade API token (helps secret scanners).
@@ -49,7 +50,7 @@ pub async fn create(
     name: &str,
     role: Role,
     expires_at: Option<DateTime<Utc>>,
-) -> Result<(ApiToken, String), sqlx::Error> {
+) -> Result<(ApiToken, String), StoreError> {
     let (secret, _) = new_secret();
     let token = format!("{TOKEN_PREFIX}{secret}");
     let row = sqlx::query_as(&format!(
@@ -70,8 +71,8 @@ pub async fn create(
 
 /// The principal of a live token (not expired, not revoked, owner enabled).
 #[tracing::instrument(skip_all)]
-pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<TokenUser>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<TokenUser>, StoreError> {
+    Ok(sqlx::query_as(
         "SELECT t.id AS token_id, u.id AS user_id, u.username, t.role, u.role AS user_role, t.expires_at \
          FROM api_tokens t JOIN users u ON u.id = t.user_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) \
@@ -79,11 +80,11 @@ pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<TokenUser>, sql
     )
     .bind(hash_secret(token))
     .fetch_optional(pool)
-    .await
+    .await?)
 }
 
 /// Note that a token was used (called at most once a minute per token by the web layer).
-pub async fn touch(pool: &PgPool, token_id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn touch(pool: &PgPool, token_id: Uuid) -> Result<(), StoreError> {
     sqlx::query("UPDATE api_tokens SET last_used_at = now() WHERE id = $1")
         .bind(token_id)
         .execute(pool)
@@ -99,8 +100,8 @@ pub async fn list(
     user_id: Option<Uuid>,
     after: Option<(DateTime<Utc>, Uuid)>,
     limit: i64,
-) -> Result<Vec<ApiToken>, sqlx::Error> {
-    sqlx::query_as(&format!(
+) -> Result<Vec<ApiToken>, StoreError> {
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM api_tokens WHERE ($1::uuid IS NULL OR user_id = $1) \
          AND ($2::timestamptz IS NULL OR (created_at, id) < ($2, $3)) \
          ORDER BY created_at DESC, id DESC LIMIT $4"
@@ -110,20 +111,20 @@ pub async fn list(
     .bind(after.map(|a| a.1))
     .bind(limit)
     .fetch_all(pool)
-    .await
+    .await?)
 }
 
 /// One token's metadata.
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<ApiToken>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<ApiToken>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
-        .await
+        .await?)
 }
 
 /// Revoke a token; returns false when it did not exist or was already revoked.
 #[tracing::instrument(skip_all)]
-pub async fn revoke(pool: &PgPool, id: Uuid) -> Result<bool, sqlx::Error> {
+pub async fn revoke(pool: &PgPool, id: Uuid) -> Result<bool, StoreError> {
     let done = sqlx::query("UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
         .execute(pool)

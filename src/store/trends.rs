@@ -13,7 +13,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use super::scans::ScanStoreError;
+use super::StoreError;
 use crate::domain::{Area, Severity, Status};
 use crate::history::Counts;
 
@@ -122,7 +122,7 @@ fn plan(metric: Metric, by: SplitBy) -> Plan {
 
 /// Answer a trend query. Buckets are `[from + k*step, from + (k+1)*step)` up to `to`.
 #[tracing::instrument(skip_all, fields(metric = ?q.metric, by = ?q.by))]
-pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
+pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, StoreError> {
     let day = Duration::days(1);
     let daily = q.step >= day && q.step.num_seconds() % 86_400 == 0;
     let step_s = q.step.num_seconds().max(1);
@@ -154,13 +154,13 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
     let inner_cols: Vec<String> = match &plan {
         Plan::Single { expr, .. } => vec![format!("{expr} AS v0")],
         Plan::Cells { cells, .. } => {
-            cells.iter().enumerate().map(|(i, c)| format!("counts[{}]::float8 AS v{i}", c + 1)).collect()
+            cells.iter().enumerate().map(|(i, c)| format!("{}::float8 AS v{i}", cell_of(*c))).collect()
         }
         Plan::Ratios { pass, fail, .. } => pass
             .iter()
             .chain(fail.iter())
             .enumerate()
-            .map(|(i, c)| format!("counts[{}]::float8 AS v{i}", c + 1))
+            .map(|(i, c)| format!("{}::float8 AS v{i}", cell_of(*c)))
             .collect(),
     };
     let outer_vals = match &plan {
@@ -219,19 +219,19 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanSto
 /// per-cluster path: a score is the mean cluster score, or per area/severity the pass share of the
 /// fleet's decided results; failures are summed. Clusters deleted since still count on the days
 /// they were scanned.
-async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, ScanStoreError> {
+async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, StoreError> {
     let plan = plan(q.metric, q.by);
     let vals: Vec<String> = match &plan {
         Plan::Single { .. } => vec![match q.metric {
             Metric::Score => "CASE WHEN scored > 0 THEN score_sum / scored END".into(),
             Metric::Failures => "failures::float8".into(),
         }],
-        Plan::Cells { cells, .. } => cells.iter().map(|c| format!("counts[{}]::float8", c + 1)).collect(),
+        Plan::Cells { cells, .. } => cells.iter().map(|c| format!("{}::float8", cell_of(*c))).collect(),
         Plan::Ratios { pass, fail, .. } => pass
             .iter()
             .zip(fail)
             .map(|(p, f)| {
-                format!("100 * counts[{}]::float8 / NULLIF(counts[{}] + counts[{}], 0)", p + 1, p + 1, f + 1)
+                format!("100 * {p}::float8 / NULLIF({p} + {f}, 0)", p = cell_of(*p), f = cell_of(*f))
             })
             .collect(),
     };
@@ -321,14 +321,35 @@ pub struct ClusterOverview {
     pub next_due_at: Option<DateTime<Utc>>,
 }
 
+/// `counts[…]` of the cell at 0-based `index` of [`Counts::cells`] (PostgreSQL arrays are 1-based).
+fn cell(table: &str, index: usize) -> String {
+    format!("{table}.{}", cell_of(index))
+}
+
+/// `counts[…]` of the cell at 0-based `index`, unqualified.
+fn cell_of(index: usize) -> String {
+    format!("counts[{}]", index + 1)
+}
+
+/// The SQL sum of a scan's open results (failing or warning, over every area), read through
+/// [`Counts`]'s layout rather than by position.
+fn open_findings_sql(table: &str) -> String {
+    Area::ALL
+        .iter()
+        .flat_map(|a| [Status::Fail, Status::Warn].map(|s| cell(table, Counts::area_cell(*a, s))))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
 /// Every live cluster with its newest scan and newest results.
 #[tracing::instrument(skip_all)]
-pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, ScanStoreError> {
-    let rows = sqlx::query_as::<_, ClusterOverview>(
+pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, StoreError> {
+    static SQL: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| {
+        format!(
         "SELECT c.id AS cluster_id, c.name, c.cluster_group AS \"group\", c.labels,
                 ls.state AS last_scan_state, COALESCE(ls.finished_at, ls.started_at, ls.queued_at) AS last_scan_at,
                 ls.error AS last_scan_error, s.last_result_at, lr.score, lr.failures,
-                (lr.counts[2] + lr.counts[3] + lr.counts[7] + lr.counts[8] + lr.counts[12] + lr.counts[13] + lr.counts[17] + lr.counts[18] + lr.counts[22] + lr.counts[23])::bigint AS open_findings,
+                ({open})::bigint AS open_findings,
                 s.next_due_at
          FROM clusters c
          LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
@@ -338,13 +359,29 @@ pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, ScanS
                             ORDER BY x.queued_at DESC LIMIT 1) ls ON true
          WHERE c.deleted_at IS NULL
          ORDER BY c.name",
-    )
-    .fetch_all(pool)
-    .await?;
+            open = open_findings_sql("lr")
+        )
+    });
+    let rows = sqlx::query_as::<_, ClusterOverview>(&SQL).fetch_all(pool).await?;
     Ok(rows)
 }
 
 /// The first day a daily trend bucket covers (exposed for tests and docs).
 pub fn day_of(t: DateTime<Utc>) -> NaiveDate {
     t.date_naive()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_findings_are_the_failing_and_warning_cells_of_every_area() {
+        // The layout of today's five areas and five statuses, spelled out once as a witness.
+        assert_eq!(
+            open_findings_sql("lr"),
+            "lr.counts[2] + lr.counts[3] + lr.counts[7] + lr.counts[8] + lr.counts[12] + lr.counts[13] + \
+             lr.counts[17] + lr.counts[18] + lr.counts[22] + lr.counts[23]"
+        );
+    }
 }

@@ -84,13 +84,13 @@ pub async fn create(
 }
 
 /// Count users (first start creates `admin` when zero).
-pub async fn count(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await
+pub async fn count(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM users").fetch_one(pool).await?)
 }
 
 /// All users, by name.
 #[tracing::instrument(skip_all)]
-pub async fn list(pool: &PgPool) -> Result<Vec<User>, sqlx::Error> {
+pub async fn list(pool: &PgPool) -> Result<Vec<User>, StoreError> {
     list_page(pool, None, None, None, i64::MAX).await
 }
 
@@ -102,8 +102,8 @@ pub async fn list_page(
     role: Option<Role>,
     q: Option<&str>,
     limit: i64,
-) -> Result<Vec<User>, sqlx::Error> {
-    sqlx::query_as(&format!(
+) -> Result<Vec<User>, StoreError> {
+    Ok(sqlx::query_as(&format!(
         "SELECT {COLUMNS} FROM users WHERE ($1::text IS NULL OR username > $1) \
          AND ($2::text IS NULL OR role = $2) AND ($3::text IS NULL OR strpos(username, $3) > 0) \
          ORDER BY username LIMIT $4"
@@ -113,31 +113,30 @@ pub async fn list_page(
     .bind(q)
     .bind(limit)
     .fetch_all(pool)
-    .await
+    .await?)
 }
 
 /// One user by id.
 #[tracing::instrument(skip_all)]
-pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1")).bind(id).fetch_optional(pool).await
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<User>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?)
 }
 
 /// One user by name.
 #[tracing::instrument(skip_all)]
-pub async fn get_by_name(pool: &PgPool, username: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
+pub async fn get_by_name(pool: &PgPool, username: &str) -> Result<Option<User>, StoreError> {
+    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM users WHERE username = $1"))
         .bind(username)
         .fetch_optional(pool)
-        .await
+        .await?)
 }
 
 /// Check a username and password. Returns the user when both match and the user is enabled.
 #[tracing::instrument(skip_all)]
-pub async fn authenticate(
-    pool: &PgPool,
-    username: &str,
-    password: &str,
-) -> Result<Option<User>, sqlx::Error> {
+pub async fn authenticate(pool: &PgPool, username: &str, password: &str) -> Result<Option<User>, StoreError> {
     let row: Option<(Uuid, String)> =
         sqlx::query_as("SELECT id, password_hash FROM users WHERE username = $1 AND NOT disabled")
             .bind(username)
@@ -209,8 +208,8 @@ pub async fn update(
 }
 
 /// Count enabled admins (the last one cannot be demoted or disabled).
-pub async fn count_enabled_admins(pool: &PgPool) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")
+pub async fn count_enabled_admins(pool: &PgPool) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar("SELECT count(*) FROM users WHERE role = 'admin' AND NOT disabled")
         .fetch_one(pool)
-        .await
+        .await?)
 }

@@ -6,6 +6,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
+use crate::registry::RegistryError;
 use crate::store::StoreError;
 
 /// An API error, mapped to a status code and a problem document.
@@ -85,7 +86,8 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
         if let ApiError::Internal(err) = self {
-            tracing::error!(error = ?err, "request failed");
+            // `{:#}` prints the whole cause chain on one line.
+            tracing::error!(error = %format_args!("{err:#}"), "request failed");
         }
         let problem = Problem {
             kind: format!("https://palisade.dev/problems/{}", self.slug()),
@@ -108,44 +110,30 @@ impl ResponseError for ApiError {
     }
 }
 
-/// Whether a database error means "PostgreSQL is away" (restarting, refusing connections) rather
-/// than a bug: those answer 503 so clients retry.
-pub fn is_unavailable(err: &sqlx::Error) -> bool {
-    match err {
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::Tls(_) => {
-            true
-        }
-        sqlx::Error::Database(db) => {
-            let code = db.code().unwrap_or_default();
-            // 08: connection exception, 57P: operator intervention (shutdown, cannot connect now),
-            // 53: insufficient resources, 55000 "database … is not currently accepting connections".
-            code.starts_with("08")
-                || code.starts_with("57P")
-                || code.starts_with("53")
-                || (code == "55000" && db.message().contains("accepting connections"))
-        }
-        _ => false,
-    }
-}
-
-impl From<sqlx::Error> for ApiError {
-    fn from(err: sqlx::Error) -> Self {
-        if is_unavailable(&err) {
-            tracing::warn!(error = %err, "database unavailable");
-            ApiError::Unavailable
-        } else {
-            ApiError::Internal(err.into())
-        }
-    }
-}
-
+/// The one mapping of the store's error to HTTP: "PostgreSQL is away" answers 503 so clients
+/// retry; data that is not there or does not fit answers 404 or 409 with the store's words; any
+/// other failure is a 500 whose cause chain is logged, never sent.
 impl From<StoreError> for ApiError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::Conflict(m) => ApiError::Conflict(m),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %format_args!("{:#}", anyhow::Error::from(e)), "database unavailable");
+                ApiError::Unavailable
+            }
             StoreError::NotFound(m) => ApiError::NotFound(m),
-            StoreError::Database(e) => e.into(),
+            StoreError::Conflict(m) | StoreError::Gone(m) => ApiError::Conflict(m),
             other => ApiError::Internal(other.into()),
+        }
+    }
+}
+
+/// The registry's failures: a refused schedule is the caller's mistake, a store error maps as above.
+impl From<RegistryError> for ApiError {
+    fn from(err: RegistryError) -> Self {
+        match err {
+            RegistryError::Store(e) => e.into(),
+            RegistryError::ClusterGone(id) => ApiError::NotFound(format!("no cluster with id {id}")),
+            RegistryError::Schedule(e) => ApiError::BadRequest(e.to_string()),
         }
     }
 }

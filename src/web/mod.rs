@@ -13,65 +13,39 @@ use actix_web::web;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::collect::client::ClusterCredentials;
 use crate::config::Settings;
+use crate::registry::Registry;
 use crate::secrets::Cipher;
-use crate::store::audit::Actor;
-use crate::store::clusters::{self, Cluster, NewCluster};
-use crate::store::StoreError;
 
-/// Shared by every request handler.
+/// Shared by every request handler: the cluster [`Registry`] (which holds the pool and the
+/// credential cipher: `state.pool` and `state.cipher` reach them through `Deref`) and what only
+/// handlers need on top of it.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub pool: PgPool,
+    pub registry: Registry,
     pub settings: Arc<Settings>,
-    pub cipher: Arc<Cipher>,
     pub token_uses: Arc<auth::TokenUseTracker>,
     /// Who recent credentials belong to (see [`auth::cache`]).
     pub credentials: Arc<auth::cache::CredentialCache>,
 }
 
+impl std::ops::Deref for AppState {
+    type Target = Registry;
+    fn deref(&self) -> &Registry {
+        &self.registry
+    }
+}
+
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings, cipher: Cipher) -> AppState {
         let credential_ttl = std::time::Duration::from_secs(settings.server.credential_cache_secs);
+        let default_interval = std::time::Duration::from_secs(settings.scheduler.default_interval_secs);
         AppState {
-            pool,
+            registry: Registry::new(pool, Arc::new(cipher), default_interval),
             settings: Arc::new(settings),
-            cipher: Arc::new(cipher),
             token_uses: Arc::new(auth::TokenUseTracker::default()),
             credentials: Arc::new(auth::cache::CredentialCache::new(credential_ttl)),
         }
-    }
-
-    /// Register a cluster and (when asked) check that it answers; the connectivity outcome is
-    /// stored with the cluster. An unreachable cluster is still registered.
-    pub async fn register_cluster(
-        &self,
-        new: &NewCluster,
-        actor: &Actor,
-        check_connectivity: bool,
-    ) -> Result<Cluster, StoreError> {
-        let cluster = clusters::register(&self.pool, &self.cipher, new, actor).await?;
-        if check_connectivity {
-            self.check_connectivity(cluster.id, &new.credentials).await
-        } else {
-            Ok(cluster)
-        }
-    }
-
-    /// Probe a cluster's `GET /version` and store the outcome.
-    pub async fn check_connectivity(
-        &self,
-        id: Uuid,
-        creds: &ClusterCredentials,
-    ) -> Result<Cluster, StoreError> {
-        let outcome = crate::collect::connect::probe(creds).await;
-        clusters::record_connectivity(&self.pool, id, &outcome).await
-    }
-
-    /// A cluster's decrypted credentials (collectors, scheduler).
-    pub async fn cluster_credentials(&self, id: Uuid) -> Result<ClusterCredentials, StoreError> {
-        clusters::load_credentials(&self.pool, &self.cipher, id).await
     }
 
     /// Write a token's `last_used_at` at most once a minute, off the request path.

@@ -20,6 +20,7 @@ mod history_api;
 mod history_lifecycle;
 mod history_scheduler;
 mod history_support;
+mod layers;
 mod netpol_api;
 mod netpol_checks;
 mod netpol_cli;

@@ -5,8 +5,9 @@ use actix_web::{get, web};
 use serde::Deserialize;
 
 use super::Page;
-use crate::checks::{catalog, find, CheckInfo};
+use crate::checks::{catalog, find};
 use crate::domain::{Area, Role, Severity};
+use crate::frameworks::CheckInfo;
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 

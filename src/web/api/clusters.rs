@@ -300,8 +300,7 @@ pub async fn check_cluster(
 ) -> Result<web::Json<Cluster>, ApiError> {
     who.require(Role::Editor)?;
     let cluster = find(&state, *id).await?;
-    let creds = state.cluster_credentials(cluster.id).await?;
-    let checked = state.check_connectivity(cluster.id, &creds).await?;
+    let checked = state.recheck(cluster.id).await?;
     audit::record(
         &state.pool,
         &who.actor(),
@@ -330,6 +329,5 @@ pub async fn replace_credentials(
 ) -> Result<web::Json<Cluster>, ApiError> {
     who.require(Role::Editor)?;
     let creds = body.into_inner().into_credentials()?;
-    let cluster = clusters::set_credentials(&state.pool, &state.cipher, *id, &creds, &who.actor()).await?;
-    Ok(web::Json(state.check_connectivity(cluster.id, &creds).await?))
+    Ok(web::Json(state.replace_credentials(*id, &creds, &who.actor()).await?))
 }

@@ -6,7 +6,10 @@ use serde::Serialize;
 
 use crate::web::AppState;
 
-/// Readiness details.
+/// The only words a caller gets about a database problem (the cause is logged).
+const NO_DATABASE: &str = "the database is not answering";
+
+/// Readiness: ready or not, and which part is missing; never an error's text.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Readiness {
     pub database: bool,
@@ -25,7 +28,7 @@ pub async fn healthz() -> HttpResponse {
 /// The server can serve requests: the database answers and the migrations are applied.
 #[utoipa::path(tag = "health", security(()), responses(
     (status = 200, body = Readiness, description = "ready"),
-    (status = 503, body = Readiness, description = "not ready, with the reason"),
+    (status = 503, body = Readiness, description = "not ready (the cause is in the server's log)"),
 ))]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
@@ -35,6 +38,10 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     )
     .await;
     let r = match check {
+        Err(_) => {
+            tracing::warn!("not ready: the database did not answer within 3 seconds");
+            Readiness { database: false, migrations: false, reason: Some(NO_DATABASE.into()) }
+        }
         Ok(Ok(true)) => Readiness { database: true, migrations: true, reason: None },
         Ok(Ok(false)) => Readiness {
             database: true,
@@ -42,13 +49,11 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             reason: Some("the database lacks migrations this server needs; run `palisade migrate`".into()),
         },
         Ok(Err(e)) => {
-            Readiness { database: false, migrations: false, reason: Some(format!("database error: {e}")) }
+            // The cause is for the operator's log; the (unauthenticated) caller learns only that
+            // the database is not answering.
+            tracing::warn!(error = %format_args!("{:#}", anyhow::Error::from(e)), "not ready: database error");
+            Readiness { database: false, migrations: false, reason: Some(NO_DATABASE.into()) }
         }
-        Err(_) => Readiness {
-            database: false,
-            migrations: false,
-            reason: Some("the database did not answer within 3 seconds".into()),
-        },
     };
     if r.database && r.migrations {
         HttpResponse::Ok().json(r)

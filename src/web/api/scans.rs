@@ -8,24 +8,12 @@ use uuid::Uuid;
 
 use super::{decode_cursor_id, page_limit, paginate, Page};
 use crate::domain::{Area, Role, Severity, Status};
-use crate::scheduler::Schedule;
 use crate::store::findings::{self, DiffEntry, ResultFilter, StoredResult};
-use crate::store::scans::{self, Scan, ScanStoreError, ScheduleSpec};
+use crate::store::scans::{self, Scan, ScheduleSpec};
 use crate::store::{audit, clusters};
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
-
-impl From<ScanStoreError> for ApiError {
-    fn from(err: ScanStoreError) -> Self {
-        match err {
-            ScanStoreError::NotFound(m) => ApiError::NotFound(m),
-            ScanStoreError::Conflict(m) | ScanStoreError::Gone(m) => ApiError::Conflict(m),
-            ScanStoreError::Database(e) => e.into(),
-            other => ApiError::Internal(other.into()),
-        }
-    }
-}
 
 async fn cluster_exists(state: &AppState, id: Uuid) -> Result<clusters::Cluster, ApiError> {
     clusters::get(&state.pool, id)
@@ -260,21 +248,8 @@ pub async fn set_schedule(
     who.require(Role::Editor)?;
     let cluster = cluster_exists(&state, *id).await?;
     let b = body.into_inner();
-    let cron = b.cron.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
-    let default = std::time::Duration::from_secs(state.settings.scheduler.default_interval_secs.max(1));
-    let schedule =
-        Schedule::parse(b.interval_seconds, cron.as_deref(), default).map_err(ApiError::BadRequest)?;
-    let spec = ScheduleSpec { interval_seconds: b.interval_seconds, cron, paused: b.paused };
-    let next = schedule.next_after(chrono::Utc::now());
-    scans::set_schedule(&state.pool, cluster.id, &spec, next).await?;
-    audit::record(
-        &state.pool,
-        &who.actor(),
-        "cluster.schedule",
-        Some(&cluster.name),
-        serde_json::to_value(&spec).unwrap_or_default(),
-    )
-    .await?;
+    let (spec, next) =
+        state.set_schedule(&cluster, b.interval_seconds, b.cron, b.paused, &who.actor()).await?;
     Ok(web::Json(ScheduleView {
         schedule: spec,
         default_interval_seconds: state.settings.scheduler.default_interval_secs,

@@ -160,7 +160,10 @@ pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Option<Auth
 }
 
 /// The owner of an API token: from the credential cache when it is fresh, else from the database.
-async fn token_principal(state: &AppState, token: &str) -> Result<Option<TokenUser>, sqlx::Error> {
+async fn token_principal(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<TokenUser>, crate::store::StoreError> {
     let digest = sessions::hash_secret(token);
     if let Some(Principal::Token(t)) = state.credentials.get(&digest) {
         return Ok(Some(t));
@@ -174,7 +177,10 @@ async fn token_principal(state: &AppState, token: &str) -> Result<Option<TokenUs
 }
 
 /// The owner of a session cookie: from the credential cache when it is fresh, else from the database.
-async fn session_principal(state: &AppState, secret: &str) -> Result<Option<SessionUser>, sqlx::Error> {
+async fn session_principal(
+    state: &AppState,
+    secret: &str,
+) -> Result<Option<SessionUser>, crate::store::StoreError> {
     let digest = sessions::hash_secret(secret);
     if let Some(Principal::Session(s)) = state.credentials.get(&digest) {
         return Ok(Some(s));

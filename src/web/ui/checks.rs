@@ -9,8 +9,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{fmt_time, page, ui_user, PageContext, UiError};
-use crate::checks::{catalog, find, CheckInfo};
+use crate::checks::{catalog, find};
 use crate::domain::Area;
+use crate::frameworks::CheckInfo;
 use crate::store::dashboard::{self, CheckFailures};
 use crate::store::findings::{self, Finding, FindingFilter, FindingState};
 use crate::web::AppState;

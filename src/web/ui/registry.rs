@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::{html, see_other, ui_user, CsrfForm, PageContext, UiError};
 use crate::domain::{ClusterName, Labels, Role};
-use crate::store::audit;
+use crate::registry::RegistryError;
 use crate::store::clusters::{self, Cluster, ClusterFilter, ClusterPatch, NewCluster};
+use crate::store::{audit, StoreError};
 use crate::web::api::clusters::ClusterSource;
 use crate::web::api::{decode_cursor, encode_cursor};
 use crate::web::auth::Authenticated;
@@ -148,7 +149,7 @@ async fn clusters_register(
     };
     match state.register_cluster(&new, &who.actor(), true).await {
         Ok(_) => Ok(see_other("/clusters?notice=registered")),
-        Err(crate::store::StoreError::Conflict(msg)) => {
+        Err(RegistryError::Store(StoreError::Conflict(msg))) => {
             render_clusters(&state, &who, ClustersQuery::default(), StatusCode::CONFLICT, Some(msg)).await
         }
         Err(e) => Err(e.into()),
@@ -180,8 +181,7 @@ async fn cluster_action(
             "updated"
         }
         "check" => {
-            let creds = state.cluster_credentials(id).await?;
-            state.check_connectivity(id, &creds).await?;
+            state.recheck(id).await?;
             audit::record(
                 &state.pool,
                 &who.actor(),

@@ -1,0 +1,137 @@
+//! The service layer for what a cluster goes through: registration, its credentials, the
+//! connectivity check and its scan schedule. The web layer, the CLI, the demo fleet and the
+//! scheduler all come here; the registry calls the store (rows, encrypted credentials, audit) and
+//! the collectors (the `GET /version` probe). It knows no HTTP and no terminal.
+
+pub mod schedule;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+pub use schedule::{Schedule, ScheduleError};
+
+use crate::domain::ClusterCredentials;
+use crate::secrets::Cipher;
+use crate::store::audit::{self, Actor};
+use crate::store::clusters::{self, Cluster, NewCluster};
+use crate::store::scans::{self, ScheduleSpec};
+use crate::store::StoreError;
+
+/// What can go wrong in the registry.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The cluster was deleted (or never existed).
+    #[error("the cluster was deleted")]
+    ClusterGone(Uuid),
+    #[error(transparent)]
+    Schedule(#[from] ScheduleError),
+}
+
+/// The cluster registry: the database, the credential cipher and the default scan interval.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub pool: PgPool,
+    pub cipher: Arc<Cipher>,
+    /// Scan interval of a cluster without its own schedule.
+    pub default_interval: Duration,
+}
+
+impl Registry {
+    pub fn new(pool: PgPool, cipher: Arc<Cipher>, default_interval: Duration) -> Registry {
+        Registry { pool, cipher, default_interval: default_interval.max(Duration::from_secs(1)) }
+    }
+
+    /// Register a cluster and (when asked) check that it answers; the connectivity outcome is
+    /// stored with the cluster. An unreachable cluster is still registered.
+    pub async fn register_cluster(
+        &self,
+        new: &NewCluster,
+        actor: &Actor,
+        check_connectivity: bool,
+    ) -> Result<Cluster, RegistryError> {
+        let cluster = clusters::register(&self.pool, &self.cipher, new, actor).await?;
+        if check_connectivity {
+            self.check_connectivity(cluster.id, &new.credentials).await
+        } else {
+            Ok(cluster)
+        }
+    }
+
+    /// Probe a cluster's `GET /version` with `creds` and store the outcome.
+    pub async fn check_connectivity(
+        &self,
+        id: Uuid,
+        creds: &ClusterCredentials,
+    ) -> Result<Cluster, RegistryError> {
+        let outcome = crate::collect::connect::probe(creds).await;
+        Ok(clusters::record_connectivity(&self.pool, id, &outcome).await?)
+    }
+
+    /// Check a registered cluster's connectivity again with its stored credentials.
+    pub async fn recheck(&self, id: Uuid) -> Result<Cluster, RegistryError> {
+        let creds = self.cluster_credentials(id).await?;
+        self.check_connectivity(id, &creds).await
+    }
+
+    /// Replace a cluster's credentials (audited), then check that the new ones work.
+    pub async fn replace_credentials(
+        &self,
+        id: Uuid,
+        creds: &ClusterCredentials,
+        actor: &Actor,
+    ) -> Result<Cluster, RegistryError> {
+        clusters::set_credentials(&self.pool, &self.cipher, id, creds, actor).await?;
+        self.check_connectivity(id, creds).await
+    }
+
+    /// A cluster's decrypted credentials (collectors, scheduler).
+    pub async fn cluster_credentials(&self, id: Uuid) -> Result<ClusterCredentials, RegistryError> {
+        Ok(clusters::load_credentials(&self.pool, &self.cipher, id).await?)
+    }
+
+    /// What a live scan needs: the cluster's name and decrypted credentials.
+    pub async fn scan_target(&self, id: Uuid) -> Result<(String, ClusterCredentials), RegistryError> {
+        let cluster = clusters::get(&self.pool, id).await?.ok_or(RegistryError::ClusterGone(id))?;
+        Ok((cluster.name, self.cluster_credentials(id).await?))
+    }
+
+    /// A stored schedule as a [`Schedule`], with the default interval when it names none.
+    pub fn schedule(
+        &self,
+        interval_seconds: Option<i32>,
+        cron: Option<&str>,
+    ) -> Result<Schedule, ScheduleError> {
+        Schedule::parse(interval_seconds, cron, self.default_interval)
+    }
+
+    /// Set when `cluster` is scanned (audited); returns what was stored and the next due time.
+    pub async fn set_schedule(
+        &self,
+        cluster: &Cluster,
+        interval_seconds: Option<i32>,
+        cron: Option<String>,
+        paused: bool,
+        actor: &Actor,
+    ) -> Result<(ScheduleSpec, DateTime<Utc>), RegistryError> {
+        let cron = cron.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        let schedule = self.schedule(interval_seconds, cron.as_deref())?;
+        let spec = ScheduleSpec { interval_seconds, cron, paused };
+        let next = schedule.next_after(Utc::now());
+        scans::set_schedule(&self.pool, cluster.id, &spec, next).await?;
+        audit::record(
+            &self.pool,
+            actor,
+            "cluster.schedule",
+            Some(&cluster.name),
+            serde_json::to_value(&spec).unwrap_or_default(),
+        )
+        .await?;
+        Ok((spec, next))
+    }
+}
