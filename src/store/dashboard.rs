@@ -13,7 +13,8 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use super::findings::{Finding, ResourceRow};
-use super::scans::{ScanRow, ScanStoreError};
+use super::scans::ScanRow;
+use super::StoreError;
 
 /// SQL rank of a severity text (higher is worse).
 const SEVERITY_RANK: &str = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 \
@@ -21,7 +22,7 @@ const SEVERITY_RANK: &str = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' TH
 
 /// The counts of each cluster's newest results (`history::Counts` cells).
 #[tracing::instrument(skip_all)]
-pub async fn latest_counts(pool: &PgPool) -> Result<Vec<(Uuid, Vec<i32>)>, ScanStoreError> {
+pub async fn latest_counts(pool: &PgPool) -> Result<Vec<(Uuid, Vec<i32>)>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT s.cluster_id, lr.counts FROM cluster_scan_state s
          JOIN scans lr ON lr.id = s.last_result_scan_id WHERE lr.counts IS NOT NULL",
@@ -35,7 +36,7 @@ pub async fn latest_counts(pool: &PgPool) -> Result<Vec<(Uuid, Vec<i32>)>, ScanS
 pub async fn daily_scores(
     pool: &PgPool,
     since: NaiveDate,
-) -> Result<Vec<(Uuid, NaiveDate, Option<f32>)>, ScanStoreError> {
+) -> Result<Vec<(Uuid, NaiveDate, Option<f32>)>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT cluster_id, day, score FROM scan_daily WHERE day >= $1 ORDER BY cluster_id, day",
     )
@@ -46,7 +47,7 @@ pub async fn daily_scores(
 
 /// Per cluster: how many resources fail with a worst severity of critical, and of high.
 #[tracing::instrument(skip_all)]
-pub async fn critical_high_resources(pool: &PgPool) -> Result<Vec<(Uuid, i64, i64)>, ScanStoreError> {
+pub async fn critical_high_resources(pool: &PgPool) -> Result<Vec<(Uuid, i64, i64)>, StoreError> {
     Ok(sqlx::query_as(&format!(
         "SELECT cluster_id, count(*) FILTER (WHERE worst = 4), count(*) FILTER (WHERE worst = 3)
          FROM (SELECT cluster_id, max({SEVERITY_RANK}) AS worst FROM findings
@@ -78,7 +79,7 @@ pub async fn failing_checks(
     pool: &PgPool,
     clusters: Option<&[Uuid]>,
     limit: i64,
-) -> Result<Vec<CheckFailures>, ScanStoreError> {
+) -> Result<Vec<CheckFailures>, StoreError> {
     Ok(sqlx::query_as::<_, CheckFailures>(&format!(
         "SELECT f.check_id, min(f.title) AS title, min(f.area) AS area, f.severity,
                 count(DISTINCT f.cluster_id) AS clusters, count(*) AS resources
@@ -108,7 +109,7 @@ pub struct OpenCheck {
 
 /// A cluster's open checks (its current results), worst first within each area.
 #[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
-pub async fn open_checks(pool: &PgPool, cluster_id: Uuid) -> Result<Vec<OpenCheck>, ScanStoreError> {
+pub async fn open_checks(pool: &PgPool, cluster_id: Uuid) -> Result<Vec<OpenCheck>, StoreError> {
     Ok(sqlx::query_as::<_, OpenCheck>(&format!(
         "SELECT area, check_id, min(title) AS title, severity, min(status) AS status, count(*) AS resources
          FROM findings WHERE cluster_id = $1 AND status IN ('fail', 'warn')
@@ -136,7 +137,7 @@ pub struct ResourceRisks {
 
 /// How many resources of a cluster fail (the number of things to fix).
 #[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
-pub async fn failing_resource_count(pool: &PgPool, cluster_id: Uuid) -> Result<i64, ScanStoreError> {
+pub async fn failing_resource_count(pool: &PgPool, cluster_id: Uuid) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT count(*) FROM (SELECT 1 FROM findings WHERE cluster_id = $1 AND status = 'fail'
                                GROUP BY resource_kind, resource_namespace, resource_name, resource_node) g",
@@ -162,11 +163,7 @@ pub struct RecentChange {
 
 /// What the newest results of `scan` (a cluster's newest result scan) opened and resolved.
 #[tracing::instrument(skip_all, fields(scan = %scan.id))]
-pub async fn changes_at(
-    pool: &PgPool,
-    scan: &ScanRow,
-    limit: i64,
-) -> Result<Vec<RecentChange>, ScanStoreError> {
+pub async fn changes_at(pool: &PgPool, scan: &ScanRow, limit: i64) -> Result<Vec<RecentChange>, StoreError> {
     let Some(at) = scan.finished_at else { return Ok(Vec::new()) };
     Ok(sqlx::query_as::<_, RecentChange>(&format!(
         "SELECT check_id, title, severity, resource_kind, resource_namespace, resource_name, resource_node, status,
@@ -258,7 +255,7 @@ pub async fn explore(
     sort: ExplorerSort,
     offset: i64,
     limit: i64,
-) -> Result<Vec<Finding>, ScanStoreError> {
+) -> Result<Vec<Finding>, StoreError> {
     let sql = format!(
         "SELECT f.id, f.cluster_id, c.name AS cluster_name, f.check_id, f.title, f.area, f.severity,
                 f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node, f.status, f.evidence,
@@ -282,7 +279,7 @@ pub async fn explore_by_resource(
     filter: &ExplorerFilter,
     offset: i64,
     limit: i64,
-) -> Result<Vec<ResourceRisks>, ScanStoreError> {
+) -> Result<Vec<ResourceRisks>, StoreError> {
     let rank = SEVERITY_RANK.replace("severity", "f.severity");
     let sql = format!(
         "SELECT f.cluster_id, min(c.name) AS cluster_name, f.resource_kind, f.resource_namespace, f.resource_name,
@@ -303,7 +300,7 @@ pub async fn explore_by_resource(
 
 /// The newest result scan of a cluster, if it has results.
 #[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
-pub async fn latest_result_scan(pool: &PgPool, cluster_id: Uuid) -> Result<Option<ScanRow>, ScanStoreError> {
+pub async fn latest_result_scan(pool: &PgPool, cluster_id: Uuid) -> Result<Option<ScanRow>, StoreError> {
     let id: Option<Uuid> =
         sqlx::query_scalar("SELECT last_result_scan_id FROM cluster_scan_state WHERE cluster_id = $1")
             .bind(cluster_id)
@@ -318,7 +315,7 @@ pub async fn latest_result_scan(pool: &PgPool, cluster_id: Uuid) -> Result<Optio
 
 /// When the newest stored results of any live cluster were collected.
 #[tracing::instrument(skip_all)]
-pub async fn newest_results_at(pool: &PgPool) -> Result<Option<DateTime<Utc>>, ScanStoreError> {
+pub async fn newest_results_at(pool: &PgPool) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(sqlx::query_scalar(
         "SELECT max(s.last_result_at) FROM cluster_scan_state s JOIN clusters c ON c.id = s.cluster_id
          WHERE c.deleted_at IS NULL",

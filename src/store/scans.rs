@@ -612,8 +612,11 @@ pub async fn complete_as_of(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE cluster_scan_state SET last_result_scan_id = $2, last_result_seq = $3, last_result_at = $4
-         WHERE cluster_id = $1",
+        // An upsert: a scan requested before the scheduler made the cluster's row (the demo fleet
+        // asks for its first scans at registration) must still be the cluster's newest results.
+        "INSERT INTO cluster_scan_state (cluster_id, last_result_scan_id, last_result_seq, last_result_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (cluster_id) DO UPDATE SET last_result_scan_id = $2, last_result_seq = $3, last_result_at = $4",
     )
     .bind(claim.cluster_id)
     .bind(claim.id)

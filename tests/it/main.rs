@@ -16,6 +16,7 @@ mod cli;
 mod collect_dump;
 mod collect_live;
 mod collect_scan;
+mod dashboard;
 mod helpers;
 mod history_api;
 mod history_lifecycle;

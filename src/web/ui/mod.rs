@@ -137,31 +137,19 @@ impl std::fmt::Display for UiError {
     }
 }
 
-impl From<ApiError> for UiError {
-    fn from(e: ApiError) -> Self {
+/// Every failure a page meets is first an [`ApiError`] (the one mapping of store and other errors
+/// to HTTP lives in `web::error`), then shown on the error page with the same status and words.
+impl<E> From<E> for UiError
+where
+    ApiError: From<E>,
+{
+    fn from(e: E) -> Self {
+        let e = ApiError::from(e);
         let status = e.status_code();
         if let ApiError::Internal(err) = &e {
-            tracing::error!(error = ?err, "page failed");
+            tracing::error!(error = %format_args!("{err:#}"), "page failed");
         }
         UiError::Page(status, e.to_string())
-    }
-}
-
-impl From<sqlx::Error> for UiError {
-    fn from(e: sqlx::Error) -> Self {
-        ApiError::from(crate::store::StoreError::from(e)).into()
-    }
-}
-
-impl From<crate::store::StoreError> for UiError {
-    fn from(e: crate::store::StoreError) -> Self {
-        ApiError::from(e).into()
-    }
-}
-
-impl From<crate::registry::RegistryError> for UiError {
-    fn from(e: crate::registry::RegistryError) -> Self {
-        ApiError::from(e).into()
     }
 }
 
