@@ -40,10 +40,18 @@ pub struct ServerSettings {
     /// in the database). Any change to users, tokens or sessions clears it at once, on every replica.
     #[serde(default = "default_credential_cache_secs")]
     pub credential_cache_secs: u64,
+    /// How many scans' analyses (RBAC graph with its who-can index, network reachability) are
+    /// kept in memory for the RBAC and network API and pages (0: build them on every request).
+    #[serde(default = "default_analysis_cache_entries")]
+    pub analysis_cache_entries: usize,
 }
 
 fn default_credential_cache_secs() -> u64 {
     5
+}
+
+fn default_analysis_cache_entries() -> usize {
+    8
 }
 
 /// The PostgreSQL connection.

@@ -12,8 +12,11 @@
 //!   shows it `pass` or `not_applicable`, or no longer reports it (`absent`: the resource is gone).
 //!   `unknown` never resolves anything: evidence that could not be collected is not a fix.
 //! - A resolved finding that is open again is *reopened* (a regression), counted per finding.
-//! - The score is the severity-weighted share of decided results (`pass` + `fail`) that pass, in
-//!   percent; `warn`, `not_applicable` and `unknown` do not move it. `None` when nothing was decided.
+//! - The score ([`score`], documented in `docs/scoring.md`) counts each resource once per area:
+//!   the resource weighs as much as its worst decided severity there, and scores the
+//!   severity-weighted share of its decided results (`pass` + `fail`) that pass. One bad
+//!   ClusterRoleBinding failing seven RBAC checks is one thing to fix and costs its weight once.
+//!   `warn`, `not_applicable` and `unknown` do not move it. `None` when nothing was decided.
 
 use std::collections::HashMap;
 
@@ -121,19 +124,9 @@ impl Counts {
         self.by_status(Status::Fail)
     }
 
-    /// The severity-weighted pass share in percent, `None` when nothing was decided.
-    pub fn score(&self) -> Option<f64> {
-        let (mut passed, mut decided) = (0.0, 0.0);
-        for sev in Severity::ALL {
-            let w = severity_weight(*sev);
-            passed += w * f64::from(self.severity(*sev, Status::Pass));
-            decided += w * f64::from(self.severity(*sev, Status::Pass) + self.severity(*sev, Status::Fail));
-        }
-        (decided > 0.0).then(|| (100.0 * passed / decided * 10.0).round() / 10.0)
-    }
-
-    /// The summary shape the API returns.
-    pub fn summary(&self) -> ScanSummary {
+    /// The summary shape the API returns, with the scan's `score` (see [`score`]: it is made from
+    /// the results, which the counts alone cannot rebuild).
+    pub fn summary(&self, score: Option<f64>) -> ScanSummary {
         let row = |f: &dyn Fn(Status) -> i32| StatusCounts {
             pass: f(Status::Pass),
             fail: f(Status::Fail),
@@ -143,7 +136,7 @@ impl Counts {
         };
         ScanSummary {
             total: self.total(),
-            score: self.score(),
+            score,
             by_status: row(&|s| self.by_status(s)),
             by_area: Area::ALL.iter().map(|a| (a.as_str().to_string(), row(&|s| self.area(*a, s)))).collect(),
             by_severity: Severity::ALL
@@ -152,6 +145,42 @@ impl Counts {
                 .collect(),
         }
     }
+}
+
+/// The score of a result set, in percent with one decimal; `None` when nothing was decided.
+///
+/// Results are grouped into *units*: one per (area, resource). A unit weighs
+/// [`severity_weight`] of the worst severity among its decided (`pass`/`fail`) results, and earns
+/// that weight times the severity-weighted share of its decided results that pass. The score is
+/// the earned weight over the total weight. So a resource failing seven checks of one area costs
+/// its weight once (not seven times), and fixing one of several flags on one component still
+/// moves the score.
+pub fn score<'a>(results: impl IntoIterator<Item = &'a CheckResult>) -> Option<f64> {
+    #[derive(Default)]
+    struct Unit {
+        worst: f64,
+        passed: f64,
+        decided: f64,
+    }
+    let mut units: HashMap<(Area, &ResourceRef), Unit> = HashMap::new();
+    for r in results {
+        if !matches!(r.status, Status::Pass | Status::Fail) {
+            continue;
+        }
+        let w = severity_weight(r.severity);
+        let u = units.entry((r.area, &r.resource)).or_default();
+        u.worst = u.worst.max(w);
+        u.decided += w;
+        if r.status == Status::Pass {
+            u.passed += w;
+        }
+    }
+    let (mut earned, mut total) = (0.0, 0.0);
+    for u in units.values().filter(|u| u.decided > 0.0) {
+        earned += u.worst * u.passed / u.decided;
+        total += u.worst;
+    }
+    (total > 0.0).then(|| (1000.0 * earned / total).round() / 10.0)
 }
 
 /// Counts of results by status.
@@ -407,9 +436,10 @@ mod tests {
         assert_eq!(c.area(Area::Tls, Status::Fail), 1);
         assert_eq!(c.severity(Severity::Critical, Status::Fail), 1);
         assert_eq!(c.by_status(Status::Unknown), 1);
-        // passed weight 4 (one high pass) of decided 4 + 4 + 8 = 16 → 25 %.
-        assert_eq!(c.score(), Some(25.0));
-        let s = c.summary();
+        // Three units (tls/a, tls/b, authn/a): earned 4 (tls/b) of 4 + 4 + 8 = 16 → 25 %.
+        assert_eq!(score(&rs), Some(25.0));
+        let s = c.summary(score(&rs));
+        assert_eq!(s.score, Some(25.0));
         assert_eq!(s.by_area["tls"].pass, 1);
         assert_eq!(s.by_severity["low"].unknown, 1);
         assert_eq!(Counts::from_slice(&c.cells).unwrap(), c);
@@ -419,7 +449,50 @@ mod tests {
     #[test]
     fn a_scan_with_nothing_decided_has_no_score() {
         let rs = vec![result("A", "a", Area::Tls, Severity::High, Status::Unknown)];
-        assert_eq!(Counts::of(&rs).score(), None);
+        assert_eq!(score(&rs), None);
+    }
+
+    #[test]
+    fn a_resource_failing_seven_checks_of_one_area_costs_its_weight_once() {
+        // One ClusterRoleBinding to cluster-admin fails seven critical RBAC checks.
+        let ids = [
+            "PAL-AUTHZ-101",
+            "PAL-AUTHZ-104",
+            "PAL-AUTHZ-108",
+            "PAL-AUTHZ-109",
+            "PAL-AUTHZ-110",
+            "PAL-AUTHZ-111",
+            "PAL-AUTHZ-112",
+        ];
+        let mut rs: Vec<CheckResult> = ids
+            .iter()
+            .map(|id| result(id, "admin-binding", Area::Authz, Severity::Critical, Status::Fail))
+            .collect();
+        // Three other bindings are fine on one check each.
+        for name in ["a", "b", "c"] {
+            rs.push(result("PAL-AUTHZ-101", name, Area::Authz, Severity::Critical, Status::Pass));
+        }
+        // Per result this would be 3 / 10 = 30 %; per resource it is 3 of 4 bindings = 75 %.
+        assert_eq!(score(&rs), Some(75.0));
+        // The same binding failing one check only scores the same: one thing to fix either way.
+        let one = [&rs[0..1], &rs[7..]].concat();
+        assert_eq!(score(&one), Some(75.0));
+    }
+
+    #[test]
+    fn a_unit_weighs_its_worst_severity_and_earns_its_weighted_pass_share() {
+        let rs = vec![
+            // apiserver/authn: one critical fail, one low pass → weight 8, earns 8 * 1/9.
+            result("A", "apiserver", Area::Authn, Severity::Critical, Status::Fail),
+            result("B", "apiserver", Area::Authn, Severity::Low, Status::Pass),
+            // The same pod in another area is another unit: tls, medium pass → weight 2, earns 2.
+            result("C", "apiserver", Area::Tls, Severity::Medium, Status::Pass),
+            // Undecided results make no unit.
+            result("D", "other", Area::Tls, Severity::Critical, Status::Unknown),
+            result("E", "other", Area::Tls, Severity::Critical, Status::Warn),
+        ];
+        // (8/9 + 2) / 10 = 28.9 %.
+        assert_eq!(score(&rs), Some(28.9));
     }
 
     #[test]

@@ -957,3 +957,116 @@ fn run_legacy_tokens(meta: &CheckMeta, snapshot: &Context, _: &CheckOptions) -> 
     }
     results
 }
+
+// ---------------------------------------------------------------------------------------------
+// Risky subjects: the same capabilities, grouped by who holds them (the dashboard's RBAC page).
+
+/// Every capability the grant checks look for, in order of danger.
+const CAPABILITIES: &[&Capability] = &[
+    &CLUSTER_ADMIN,
+    &ESCALATE,
+    &READ_SECRETS,
+    &CREATE_PODS,
+    &EXEC,
+    &NODES_PROXY,
+    &TOKEN_CREATE,
+    &CSR_APPROVAL,
+    &WEBHOOKS,
+    &PV_CREATE,
+];
+
+/// One dangerous capability a subject holds through one binding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RiskyGrant {
+    /// e.g. "read secrets".
+    pub capability: &'static str,
+    pub binding: crate::analysis::rbac::BindingView,
+    /// `ClusterRole NAME (rule …)`.
+    pub role: String,
+    pub scope: Scope,
+}
+
+/// A subject (not a recognized system identity) holding at least one dangerous capability.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RiskySubject {
+    /// `User`, `Group` or `ServiceAccount`.
+    pub kind: String,
+    /// The name as the subject API takes it: `namespace:name` for a service account.
+    pub name: String,
+    /// In words: `ServiceAccount ci/deployer`.
+    pub display: String,
+    /// Distinct capabilities, in order of danger.
+    pub capabilities: Vec<&'static str>,
+    /// Holds a capability cluster-wide (not only inside namespaces).
+    pub cluster_wide: bool,
+    pub grants: Vec<RiskyGrant>,
+}
+
+/// Subjects that hold a capability the RBAC grant checks flag, one row per subject (most
+/// dangerous first), leaving out Kubernetes', kubeadm's and well-known add-ons' own grants.
+pub fn risky_subjects(rbac: &Rbac) -> Vec<RiskySubject> {
+    let requests: Vec<Vec<Request>> = CAPABILITIES.iter().map(|c| c.requests()).collect();
+    let mut by_role: HashMap<RoleIdx, Vec<(usize, RuleId)>> = HashMap::new();
+    let mut out: std::collections::BTreeMap<(String, String), RiskySubject> = Default::default();
+    for (bi, b) in rbac.bindings.iter().enumerate() {
+        let Some(role) = rbac.binding_role(bi as BindingIdx) else { continue };
+        let held = by_role.entry(role).or_insert_with(|| {
+            requests
+                .iter()
+                .enumerate()
+                .filter_map(|(ci, reqs)| granting_rule(rbac, role, reqs).map(|r| (ci, r)))
+                .collect()
+        });
+        if held.is_empty() {
+            continue;
+        }
+        let scope = rbac.binding_scope(bi as BindingIdx);
+        for si in 0..b.subjects.len() as u32 {
+            let subject = rbac.effective_subject(bi as BindingIdx, si);
+            if system_grant(b, &subject).is_some() {
+                continue;
+            }
+            let name = match (&subject.kind[..], &subject.namespace) {
+                ("ServiceAccount", Some(ns)) => format!("{ns}:{}", subject.name),
+                _ => subject.name.clone(),
+            };
+            let entry = out.entry((subject.kind.clone(), name.clone())).or_insert_with(|| RiskySubject {
+                kind: subject.kind.clone(),
+                name,
+                display: describe_subject(&subject),
+                capabilities: Vec::new(),
+                cluster_wide: false,
+                grants: Vec::new(),
+            });
+            for &(ci, rule) in held.iter() {
+                entry.grants.push(RiskyGrant {
+                    capability: CAPABILITIES[ci].what,
+                    binding: crate::analysis::rbac::BindingView::of(b),
+                    role: role_words(rbac, b, Some(role), Some(rule)),
+                    scope: scope.clone(),
+                });
+                entry.cluster_wide |= scope == Scope::Cluster;
+            }
+        }
+    }
+    let rank = |what: &str| CAPABILITIES.iter().position(|c| c.what == what).unwrap_or(usize::MAX);
+    let mut list: Vec<RiskySubject> = out
+        .into_values()
+        .map(|mut s| {
+            s.grants.sort_by_key(|g| rank(g.capability));
+            s.capabilities = s.grants.iter().map(|g| g.capability).collect();
+            s.capabilities.dedup();
+            s
+        })
+        .collect();
+    list.sort_by(|a, b| {
+        let worst = |s: &RiskySubject| s.capabilities.first().map(|c| rank(c)).unwrap_or(usize::MAX);
+        (worst(a), !a.cluster_wide, std::cmp::Reverse(a.capabilities.len()), &a.display).cmp(&(
+            worst(b),
+            !b.cluster_wide,
+            std::cmp::Reverse(b.capabilities.len()),
+            &b.display,
+        ))
+    });
+    list
+}

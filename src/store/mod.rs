@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod clusters;
+pub mod dashboard;
 pub mod db;
 pub mod findings;
 pub mod scans;

@@ -138,7 +138,11 @@ impl ScanRow {
 
     pub fn to_api(&self) -> Result<Scan, StoreError> {
         let summary = match &self.counts {
-            Some(c) => Some(Counts::from_slice(c).map_err(StoreError::Corrupt)?.summary()),
+            Some(c) => Some(
+                Counts::from_slice(c)
+                    .map_err(StoreError::Corrupt)?
+                    .summary(self.score.map(|s| (f64::from(s) * 10.0).round() / 10.0)),
+            ),
             None => None,
         };
         Ok(Scan {
@@ -538,7 +542,7 @@ pub async fn complete_as_of(
         findings::apply_results(&mut tx, claim.cluster_id, claim.id, seq, now, &outcome.results).await?;
     let counts = Counts::of(&outcome.results);
     let state = if outcome.partial { ScanState::Partial } else { ScanState::Succeeded };
-    let score = counts.score().map(|s| s as f32);
+    let score = crate::history::score(&outcome.results).map(|s| s as f32);
     sqlx::query(
         "UPDATE scans SET state = $2, finished_at = $3, started_at = LEAST(started_at, $3), lease_expires_at = NULL,
                           result_seq = $4, counts = $5,
@@ -608,8 +612,11 @@ pub async fn complete_as_of(
     .execute(&mut *tx)
     .await?;
     sqlx::query(
-        "UPDATE cluster_scan_state SET last_result_scan_id = $2, last_result_seq = $3, last_result_at = $4
-         WHERE cluster_id = $1",
+        // An upsert: a scan requested before the scheduler made the cluster's row (the demo fleet
+        // asks for its first scans at registration) must still be the cluster's newest results.
+        "INSERT INTO cluster_scan_state (cluster_id, last_result_scan_id, last_result_seq, last_result_at)
+         VALUES ($1, $2, $3, $4)
+         ON CONFLICT (cluster_id) DO UPDATE SET last_result_scan_id = $2, last_result_seq = $3, last_result_at = $4",
     )
     .bind(claim.cluster_id)
     .bind(claim.id)
@@ -666,6 +673,21 @@ pub async fn latest_snapshot(pool: &PgPool, cluster_id: Uuid) -> Result<Option<S
     .fetch_optional(pool)
     .await?;
     gz.map(|g| decompress_snapshot(&g)).transpose()
+}
+
+/// The scan id and storage time of the cluster's newest stored snapshot (what
+/// [`latest_snapshot`] would load), without loading it: the key of the analysis cache.
+#[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
+pub async fn latest_snapshot_ref(
+    pool: &PgPool,
+    cluster_id: Uuid,
+) -> Result<Option<(Uuid, DateTime<Utc>)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT scan_id, created_at FROM scan_snapshots WHERE cluster_id = $1 ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(cluster_id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// The stored snapshot of one scan, if it is still kept.

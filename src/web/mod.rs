@@ -2,6 +2,7 @@
 //! calling ([`auth`]) and the error policy ([`error`]). Handlers get the shared [`AppState`] as
 //! `web::Data<AppState>`.
 
+pub mod analyses;
 pub mod api;
 pub mod auth;
 pub mod error;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub token_uses: Arc<auth::TokenUseTracker>,
     /// Who recent credentials belong to (see [`auth::cache`]).
     pub credentials: Arc<auth::cache::CredentialCache>,
+    /// Recent scans' RBAC and network analyses (see [`analyses`]).
+    pub analyses: Arc<analyses::AnalysisCache>,
 }
 
 impl std::ops::Deref for AppState {
@@ -39,8 +42,10 @@ impl std::ops::Deref for AppState {
 impl AppState {
     pub fn new(pool: PgPool, settings: Settings, cipher: Cipher) -> AppState {
         let credential_ttl = std::time::Duration::from_secs(settings.server.credential_cache_secs);
+        let analyses = Arc::new(analyses::AnalysisCache::new(settings.server.analysis_cache_entries));
         let default_interval = std::time::Duration::from_secs(settings.scheduler.default_interval_secs);
         AppState {
+            analyses,
             registry: Registry::new(pool, Arc::new(cipher), default_interval),
             settings: Arc::new(settings),
             token_uses: Arc::new(auth::TokenUseTracker::default()),

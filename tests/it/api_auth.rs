@@ -183,9 +183,12 @@ async fn csrf_less_form_posts_are_refused() {
 
     // A logged-in browser posting the register form without the token changes nothing.
     let (browser, _) = app.login("admin", ADMIN_PASSWORD).await;
+    let (content_type, body) =
+        crate::helpers::multipart_form(&[("name", "sneaky"), ("kubeconfig", "apiVersion: v1")]);
     let resp = browser
-        .post(app.url("/clusters"))
-        .form(&[("name", "sneaky"), ("kubeconfig", "apiVersion: v1")])
+        .post(app.url("/admin/clusters"))
+        .header("content-type", content_type)
+        .body(body)
         .send()
         .await
         .unwrap();

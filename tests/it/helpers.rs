@@ -218,3 +218,24 @@ pub async fn assert_problem(resp: reqwest::Response, status: u16) -> String {
     assert_eq!(body["status"], status);
     body["detail"].as_str().unwrap().to_string()
 }
+
+/// A `multipart/form-data` body as a browser sends it: `(content type, body)`. A field whose name
+/// ends in `_file` is sent as an uploaded file.
+pub fn multipart_form(fields: &[(&str, &str)]) -> (String, String) {
+    let boundary = format!("----palisade{}", Uuid::new_v4().simple());
+    let mut body = String::new();
+    for (name, value) in fields {
+        body.push_str(&format!("--{boundary}\r\n"));
+        if name.ends_with("_file") {
+            body.push_str(&format!(
+                "Content-Disposition: form-data; name=\"{name}\"; filename=\"kubeconfig.yaml\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            ));
+        } else {
+            body.push_str(&format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n"));
+        }
+        body.push_str(value);
+        body.push_str("\r\n");
+    }
+    body.push_str(&format!("--{boundary}--\r\n"));
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}

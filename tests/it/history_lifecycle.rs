@@ -250,29 +250,30 @@ async fn trends_match_values_worked_out_by_hand() {
     use Area::*;
     use Severity::*;
     use Status::*;
+    // Each check on its own pod: every result is its own scoring unit (docs/scoring.md).
     // Day 1, A at 10:00: X fail (high), Y pass (high), Z pass (critical) → score (4+8)/(4+4+8) = 75.
     scan(
         &pool,
         a,
         vec![
-            r("X", "p", Host, High, Fail, ""),
-            r("Y", "p", Host, High, Pass, ""),
-            r("Z", "p", Tls, Critical, Pass, ""),
+            r("X", "x", Host, High, Fail, ""),
+            r("Y", "y", Host, High, Pass, ""),
+            r("Z", "z", Tls, Critical, Pass, ""),
         ],
         at(1, 10),
     )
     .await;
     // Day 1, B at 12:00: X fail (critical, tls), Y fail (low, host) → score 0, 2 failures.
-    scan(&pool, b, vec![r("X", "p", Tls, Critical, Fail, ""), r("Y", "p", Host, Low, Fail, "")], at(1, 12))
+    scan(&pool, b, vec![r("X", "x", Tls, Critical, Fail, ""), r("Y", "y", Host, Low, Fail, "")], at(1, 12))
         .await;
     // Day 1, A at 20:00: everything passes → score 100, 0 failures (A's end of day 1).
     scan(
         &pool,
         a,
         vec![
-            r("X", "p", Host, High, Pass, ""),
-            r("Y", "p", Host, High, Pass, ""),
-            r("Z", "p", Tls, Critical, Pass, ""),
+            r("X", "x", Host, High, Pass, ""),
+            r("Y", "y", Host, High, Pass, ""),
+            r("Z", "z", Tls, Critical, Pass, ""),
         ],
         at(1, 20),
     )
@@ -282,9 +283,9 @@ async fn trends_match_values_worked_out_by_hand() {
         &pool,
         a,
         vec![
-            r("X", "p", Host, High, Fail, ""),
-            r("Y", "p", Host, High, Fail, ""),
-            r("Z", "p", Tls, Critical, Pass, ""),
+            r("X", "x", Host, High, Fail, ""),
+            r("Y", "y", Host, High, Fail, ""),
+            r("Z", "z", Tls, Critical, Pass, ""),
         ],
         at(2, 10),
     )

@@ -1,11 +1,14 @@
 //! The single integration-test binary: each area adds its own modules; `helpers` has `spawn_app()`.
 
+mod analysis_cache;
 mod api_auth;
 mod api_clusters;
 mod api_health;
 mod api_tokens;
 mod api_users;
 mod browser;
+mod browser_insight;
+mod browser_support;
 mod checks_api;
 mod checks_cli;
 mod checks_samples;
@@ -13,6 +16,7 @@ mod cli;
 mod collect_dump;
 mod collect_live;
 mod collect_scan;
+mod dashboard;
 mod helpers;
 mod history_api;
 mod history_lifecycle;
@@ -35,3 +39,5 @@ mod sim_api;
 mod sim_demo;
 mod sim_kubectl;
 mod tls_fixture;
+mod ui_admin;
+mod ui_insight;

@@ -123,7 +123,7 @@ async fn bad_questions_unknown_clusters_and_anonymous_callers_get_problems() {
         404,
     )
     .await;
-    assert!(detail.contains("no stored snapshot"), "{detail}");
+    assert!(detail.contains("no stored scan snapshot"), "{detail}");
     assert_problem(
         app.admin
             .get(app.url(&format!("/api/v1/clusters/{}/rbac/who-can?verb=get&resource=pods", Uuid::new_v4())))

@@ -298,8 +298,14 @@ pub async fn check_cluster(
     who: Authenticated,
     id: web::Path<Uuid>,
 ) -> Result<web::Json<Cluster>, ApiError> {
+    Ok(web::Json(check(&state, &who, *id).await?))
+}
+
+/// Probe a cluster now (editors), store and audit the outcome; the API and the admin page both
+/// call this.
+pub async fn check(state: &AppState, who: &Authenticated, id: Uuid) -> Result<Cluster, ApiError> {
     who.require(Role::Editor)?;
-    let cluster = find(&state, *id).await?;
+    let cluster = find(state, id).await?;
     let checked = state.recheck(cluster.id).await?;
     audit::record(
         &state.pool,
@@ -309,7 +315,7 @@ pub async fn check_cluster(
         serde_json::json!({"id": checked.id, "reachable": checked.last_reachable}),
     )
     .await?;
-    Ok(web::Json(checked))
+    Ok(checked)
 }
 
 /// Replace a cluster's credentials (e.g. a rotated token), then check connectivity.

@@ -1,42 +1,16 @@
-//! Network API: a cluster's NetworkPolicy reachability matrix and per-namespace isolation,
-//! computed on request from the snapshot of its latest stored scan (`analysis::netpol`). Viewers
-//! read. The analysis is CPU work, so it runs on the blocking pool, not on the request thread.
+//! Network API: a cluster's NetworkPolicy reachability matrix and per-namespace isolation, from
+//! the analysis of its latest stored scan (`analysis::netpol`), kept in the scan analysis cache
+//! ([`crate::web::analyses`]) so repeated requests do not rebuild it. Viewers read.
 
-use actix_web::{get, web};
+use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::analysis::netpol::{self, NamespaceReport, ReachabilityReport};
-use crate::checks::network::enforcement;
+use crate::analysis::netpol::{NamespaceReport, ReachabilityReport};
 use crate::domain::Role;
-use crate::snapshot::Snapshot;
-use crate::store::{clusters, scans};
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
-
-/// The snapshot of the cluster's latest stored scan; 404 for an unknown cluster or one never
-/// scanned (or whose snapshots were pruned).
-async fn latest(state: &AppState, id: Uuid) -> Result<Snapshot, ApiError> {
-    clusters::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no cluster with id {id}")))?;
-    scans::latest_snapshot(&state.pool, id).await?.ok_or_else(|| {
-        ApiError::NotFound(format!("cluster {id} has no stored scan snapshot yet; run a scan first"))
-    })
-}
-
-/// Run the analysis off the request thread. Incomplete evidence (pods, namespaces or policies
-/// forbidden or not collected) is a 409 naming what is missing, never an empty matrix.
-async fn analyze<T: Send + 'static>(
-    snap: Snapshot,
-    view: impl FnOnce(netpol::NetworkAnalysis, &Snapshot) -> T + Send + 'static,
-) -> Result<T, ApiError> {
-    web::block(move || netpol::analyze_snapshot(&snap).map(|a| view(a, &snap)))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("network analysis task failed: {e}")))?
-        .map_err(|e| ApiError::Conflict(format!("the network analysis cannot be decided: {e}")))
-}
 
 /// Matrix options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -64,12 +38,14 @@ pub async fn reachability(
     who: Authenticated,
     id: web::Path<Uuid>,
     q: web::Query<ReachabilityQuery>,
-) -> Result<web::Json<ReachabilityReport>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     who.require(Role::Viewer)?;
-    let snap = latest(&state, *id).await?;
+    let analyses = state.analyses.latest(&state.pool, *id).await?;
     let system = q.system.unwrap_or(false);
-    let report = analyze(snap, move |a, s| a.reachability_report(enforcement(s), system)).await?;
-    Ok(web::Json(report))
+    let json = web::block(move || analyses.network().map(|n| n.reachability_json(system)))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("network report task failed: {e}")))??;
+    Ok(HttpResponse::Ok().content_type("application/json").body(json))
 }
 
 /// One namespace: which policies select which pod groups, each group's ingress/egress isolation,
@@ -92,10 +68,17 @@ pub async fn namespace(
 ) -> Result<web::Json<NamespaceReport>, ApiError> {
     who.require(Role::Viewer)?;
     let (id, ns) = path.into_inner();
-    let snap = latest(&state, id).await?;
-    let wanted = ns.clone();
-    let report = analyze(snap, move |a, s| a.namespace_report(&wanted, enforcement(s))).await?;
-    report
-        .map(web::Json)
+    let analyses = state.analyses.latest(&state.pool, id).await?;
+    Ok(web::Json(namespace_report(&analyses, &ns)?))
+}
+
+/// A namespace's report from a scan's analyses; 404 for a namespace the scan does not know.
+pub fn namespace_report(
+    analyses: &crate::web::analyses::ScanAnalyses,
+    ns: &str,
+) -> Result<NamespaceReport, ApiError> {
+    let net = analyses.network()?;
+    net.analysis
+        .namespace_report(ns, net.enforcement.clone())
         .ok_or_else(|| ApiError::NotFound(format!("namespace {ns} is not in the cluster's latest snapshot")))
 }

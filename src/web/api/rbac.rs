@@ -1,16 +1,14 @@
 //! RBAC questions about a registered cluster, answered from its latest stored snapshot:
 //! `GET /api/v1/clusters/{id}/rbac/who-can` and `GET /api/v1/clusters/{id}/rbac/subjects/{kind}/{name}`.
-//! Any authenticated user may ask. The analysis itself is [`crate::analysis::rbac`]; it runs on the
-//! blocking pool because a large cluster takes a noticeable fraction of a second to index.
+//! Any authenticated user may ask. The analysis itself is [`crate::analysis::rbac`]; the resolved
+//! graph and its who-can index are kept per scan in the analysis cache ([`crate::web::analyses`]).
 
 use actix_web::{get, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::analysis::rbac::{parse_request, Identity, Permissions, Rbac, WhoCan, WhoCanIndex};
+use crate::analysis::rbac::{parse_request, Identity, Permissions, WhoCan};
 use crate::domain::Role;
-use crate::snapshot::Snapshot;
-use crate::store::{clusters, scans};
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
@@ -29,13 +27,15 @@ pub struct WhoCanQuery {
     pub name: Option<String>,
 }
 
-async fn latest(state: &AppState, id: Uuid) -> Result<Snapshot, ApiError> {
-    clusters::get(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no cluster with id {id}")))?;
-    scans::latest_snapshot(&state.pool, id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("cluster {id} has no stored snapshot yet; scan it first")))
+/// Parse a who-can question (400 with the reason when it is not one); the RBAC page asks the
+/// same way.
+pub fn parse_question(
+    verb: &str,
+    resource: &str,
+    namespace: Option<&str>,
+    name: Option<&str>,
+) -> Result<crate::analysis::rbac::Request, ApiError> {
+    parse_request(verb, resource, namespace, name).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
 /// Who may perform a request in the cluster, by RBAC (members of system:masters always may).
@@ -53,16 +53,9 @@ pub async fn who_can(
     q: web::Query<WhoCanQuery>,
 ) -> Result<web::Json<WhoCan>, ApiError> {
     who.require(Role::Viewer)?;
-    let request = parse_request(&q.verb, &q.resource, q.namespace.as_deref(), q.name.as_deref())
-        .map_err(|e| ApiError::BadRequest(e.to_string()))?;
-    let snapshot = latest(&state, *id).await?;
-    let answer = web::block(move || {
-        let rbac = Rbac::new(&snapshot);
-        WhoCanIndex::build(&rbac).who_can(&request)
-    })
-    .await
-    .map_err(|e| ApiError::Internal(anyhow::anyhow!("the RBAC analysis did not finish: {e}")))?;
-    Ok(web::Json(answer))
+    let request = parse_question(&q.verb, &q.resource, q.namespace.as_deref(), q.name.as_deref())?;
+    let analyses = state.analyses.latest(&state.pool, *id).await?;
+    Ok(web::Json(analyses.with_rbac(move |_, index| index.who_can(&request)).await?))
 }
 
 /// What a subject may do in the cluster: every binding that applies, with roles, scopes and rules.
@@ -87,9 +80,6 @@ pub async fn subject(
     who.require(Role::Viewer)?;
     let (id, kind, name) = path.into_inner();
     let identity = Identity::from_subject(&kind, &name).map_err(ApiError::BadRequest)?;
-    let snapshot = latest(&state, id).await?;
-    let answer = web::block(move || Rbac::new(&snapshot).permissions_of(&identity))
-        .await
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("the RBAC analysis did not finish: {e}")))?;
-    Ok(web::Json(answer))
+    let analyses = state.analyses.latest(&state.pool, id).await?;
+    Ok(web::Json(analyses.with_rbac(move |rbac, _| rbac.permissions_of(&identity)).await?))
 }

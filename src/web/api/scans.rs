@@ -245,16 +245,26 @@ pub async fn set_schedule(
     id: web::Path<Uuid>,
     body: web::Json<ScheduleBody>,
 ) -> Result<web::Json<ScheduleView>, ApiError> {
+    Ok(web::Json(apply_schedule(&state, &who, *id, body.into_inner()).await?))
+}
+
+/// Validate and store a cluster's schedule (editors), audited; the API and the admin page both
+/// call this.
+pub async fn apply_schedule(
+    state: &AppState,
+    who: &Authenticated,
+    id: Uuid,
+    b: ScheduleBody,
+) -> Result<ScheduleView, ApiError> {
     who.require(Role::Editor)?;
-    let cluster = cluster_exists(&state, *id).await?;
-    let b = body.into_inner();
+    let cluster = cluster_exists(state, id).await?;
     let (spec, next) =
         state.set_schedule(&cluster, b.interval_seconds, b.cron, b.paused, &who.actor()).await?;
-    Ok(web::Json(ScheduleView {
+    Ok(ScheduleView {
         schedule: spec,
         default_interval_seconds: state.settings.scheduler.default_interval_secs,
         next_due_at: Some(next),
-    }))
+    })
 }
 
 /// A cluster's schedule and next due time.

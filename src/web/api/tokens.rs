@@ -98,6 +98,16 @@ pub async fn create_token(
     who: Authenticated,
     body: web::Json<CreateToken>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Created().json(create(&state, &who, &body).await?))
+}
+
+/// Create a token for the caller (role at most theirs), audited; the API and the admin page both
+/// call this.
+pub async fn create(
+    state: &AppState,
+    who: &Authenticated,
+    body: &CreateToken,
+) -> Result<CreatedToken, ApiError> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
         return Err(ApiError::BadRequest("the token name must be 1-100 printable characters".into()));
@@ -121,7 +131,7 @@ pub async fn create_token(
         serde_json::json!({"id": token.id, "role": role, "expires_at": token.expires_at}),
     )
     .await?;
-    Ok(HttpResponse::Created().json(CreatedToken { token, secret }))
+    Ok(CreatedToken { token, secret })
 }
 
 /// Revoke a token (its owner or an admin). It stops working at once.
@@ -136,7 +146,13 @@ pub async fn revoke_token(
     who: Authenticated,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner();
+    revoke(&state, &who, id.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Revoke a live token of the caller's (any, for an admin), audited; the API and the admin page
+/// both call this.
+pub async fn revoke(state: &AppState, who: &Authenticated, id: Uuid) -> Result<(), ApiError> {
     let token = tokens::get(&state.pool, id).await?;
     // Someone else's token is "not found" to a non-admin, so ids cannot be probed.
     let token = token
@@ -153,5 +169,5 @@ pub async fn revoke_token(
         serde_json::json!({"id": id}),
     )
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(())
 }

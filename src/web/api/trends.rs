@@ -56,20 +56,9 @@ fn parse_step(text: &str) -> Result<Duration, ApiError> {
     Ok(d)
 }
 
-/// Time series of the posture score or of failures over time.
-#[utoipa::path(tag = "trends", params(TrendParams), responses(
-    (status = 200, body = Trend),
-    (status = 400, body = Problem),
-    (status = 401, body = Problem),
-))]
-#[get("/api/v1/trends")]
-pub async fn get_trends(
-    state: web::Data<AppState>,
-    who: Authenticated,
-    q: web::Query<TrendParams>,
-) -> Result<web::Json<Trend>, ApiError> {
-    who.require(Role::Viewer)?;
-    let q = q.into_inner();
+/// Validate trend parameters into a query (defaults: score, whole fleet, the last 30 days by
+/// day); the trends page uses the same rules.
+pub fn trend_query(q: TrendParams) -> Result<TrendQuery, ApiError> {
     let step = parse_step(q.step.as_deref().unwrap_or("1d"))?;
     let mut to = q.to.unwrap_or_else(Utc::now);
     let mut from = q.from.unwrap_or(to - Duration::days(30));
@@ -99,7 +88,7 @@ pub async fn get_trends(
             .collect::<Result<Vec<_>, _>>()?,
         None => Vec::new(),
     };
-    let query = TrendQuery {
+    Ok(TrendQuery {
         metric: q.metric.unwrap_or(Metric::Score),
         by: q.by.unwrap_or(SplitBy::Fleet),
         from,
@@ -107,14 +96,30 @@ pub async fn get_trends(
         step,
         clusters,
         group: q.group.filter(|g| !g.is_empty()),
-    };
+    })
+}
+
+/// Time series of the posture score or of failures over time.
+#[utoipa::path(tag = "trends", params(TrendParams), responses(
+    (status = 200, body = Trend),
+    (status = 400, body = Problem),
+    (status = 401, body = Problem),
+))]
+#[get("/api/v1/trends")]
+pub async fn get_trends(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    q: web::Query<TrendParams>,
+) -> Result<web::Json<Trend>, ApiError> {
+    who.require(Role::Viewer)?;
+    let query = trend_query(q.into_inner())?;
     let series = trends::trend(&state.pool, &query).await?;
     Ok(web::Json(Trend {
         metric: query.metric,
         by: query.by,
-        from,
-        to,
-        step_seconds: step.num_seconds(),
+        from: query.from,
+        to: query.to,
+        step_seconds: query.step.num_seconds(),
         series,
     }))
 }

@@ -84,6 +84,11 @@ pub async fn create_user(
     who: Authenticated,
     body: web::Json<CreateUser>,
 ) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Created().json(create(&state, &who, &body).await?))
+}
+
+/// Create a user (admins only), audited; the API and the admin page both call this.
+pub async fn create(state: &AppState, who: &Authenticated, body: &CreateUser) -> Result<User, ApiError> {
     who.require(Role::Admin)?;
     validate_password(&body.password).map_err(ApiError::BadRequest)?;
     let user = users::create(&state.pool, &body.username, &body.password, body.role).await?;
@@ -95,7 +100,7 @@ pub async fn create_user(
         serde_json::json!({"role": user.role}),
     )
     .await?;
-    Ok(HttpResponse::Created().json(user))
+    Ok(user)
 }
 
 /// Change a user's role, password or disabled flag. Disabling or a new password ends their
@@ -115,8 +120,18 @@ pub async fn update_user(
     id: web::Path<Uuid>,
     body: web::Json<UpdateUser>,
 ) -> Result<web::Json<User>, ApiError> {
+    Ok(web::Json(update(&state, &who, id.into_inner(), &body).await?))
+}
+
+/// Change a user (admins only; never the last enabled admin away), audited; the API and the
+/// admin page both call this.
+pub async fn update(
+    state: &AppState,
+    who: &Authenticated,
+    id: Uuid,
+    body: &UpdateUser,
+) -> Result<User, ApiError> {
     who.require(Role::Admin)?;
-    let id = id.into_inner();
     if let Some(p) = &body.password {
         validate_password(p).map_err(ApiError::BadRequest)?;
     }
@@ -139,5 +154,5 @@ pub async fn update_user(
         serde_json::json!({"role": body.role, "disabled": body.disabled, "password_changed": body.password.is_some()}),
     )
     .await?;
-    Ok(web::Json(user))
+    Ok(user)
 }
