@@ -67,6 +67,9 @@ impl AreaStatus {
 /// A server-rendered sparkline: an SVG polyline of daily scores (0–100).
 pub struct Sparkline {
     pub points: String,
+    /// The newest point, drawn as a dot (a single day's score is a dot alone).
+    pub last_x: String,
+    pub last_y: String,
     /// Text equivalent for screen readers and print.
     pub summary: String,
 }
@@ -78,18 +81,19 @@ impl Sparkline {
             return None;
         }
         let step = SPARK_W / (SPARK_DAYS - 1) as f64;
-        let points = days
+        let xy: Vec<(String, String)> = days
             .iter()
             .map(|(d, s)| {
                 let x = ((*d - from).num_days() as f64 * step).clamp(0.0, SPARK_W);
                 let y = SPARK_H - (f64::from(*s).clamp(0.0, 100.0) / 100.0 * (SPARK_H - 2.0)) - 1.0;
-                format!("{x:.1},{y:.1}")
+                (format!("{x:.1}"), format!("{y:.1}"))
             })
-            .collect::<Vec<_>>()
-            .join(" ");
+            .collect();
+        let points = xy.iter().map(|(x, y)| format!("{x},{y}")).collect::<Vec<_>>().join(" ");
+        let (last_x, last_y) = xy[xy.len() - 1].clone();
         let (first, last) = (days[0].1, days[days.len() - 1].1);
         let summary = format!("score {first:.1} on {} to {last:.1} on {}", days[0].0, days[days.len() - 1].0);
-        Some(Sparkline { points, summary })
+        Some(Sparkline { points, last_x, last_y, summary })
     }
 }
 
@@ -197,6 +201,7 @@ mod tests {
         let from = NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
         let s = Sparkline::build(from, &[(from, 0.0), (from + Duration::days(29), 100.0)]).unwrap();
         assert_eq!(s.points, "0.0,23.0 120.0,1.0");
+        assert_eq!((s.last_x.as_str(), s.last_y.as_str()), ("120.0", "1.0"));
         assert!(s.summary.contains("0.0 on 2026-01-01"), "{}", s.summary);
         assert!(Sparkline::build(from, &[]).is_none());
     }
