@@ -199,6 +199,7 @@ impl Snapshot {
                 name: "kubeadm-default".into(),
                 version: Some(KubeVersion { major: 1, minor: 31, git_version: "v1.31.4".into() }),
                 control_plane: ControlPlane::SelfManaged,
+                api_tls_verified: None,
             },
             at,
         );
