@@ -197,9 +197,13 @@ impl Egress {
         let (addrs, name) = match bare.parse::<IpAddr>() {
             Ok(ip) => (vec![SocketAddr::new(ip, port)], None),
             Err(_) => {
-                let found = tokio::net::lookup_host((bare, port))
+                // A resolver that does not answer is bounded like a connection attempt.
+                let lookup = tokio::net::lookup_host((bare, port));
+                let found = tokio::time::timeout(self.limits.connect_timeout, lookup)
                     .await
-                    .map_err(|_| EgressError::Unresolvable(bare.to_string()))?
+                    .ok()
+                    .and_then(Result::ok)
+                    .ok_or_else(|| EgressError::Unresolvable(bare.to_string()))?
                     .collect::<Vec<_>>();
                 (found, Some(bare.to_string()))
             }

@@ -35,7 +35,8 @@ pub enum Behaviour {
     EndlessVersion,
     /// `/version` answers; every list call streams a body that never ends.
     EndlessLists,
-    /// Every answer is a body that never ends.
+    /// Every answer is a body that never ends (benches/hostile.rs).
+    #[allow(dead_code)]
     EndlessEverywhere,
     /// Every path answers `404` with an HTML page holding this marker.
     Html404(&'static str),
