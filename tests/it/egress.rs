@@ -29,6 +29,11 @@ fn creds_for(server: &HostileServer) -> ClusterCredentials {
     }
 }
 
+/// `POST /api/v1/clusters` as the admin.
+async fn register(app: &crate::helpers::TestApp, body: &Value) -> reqwest::Response {
+    app.admin.post(app.url("/api/v1/clusters")).json(body).send().await.unwrap()
+}
+
 fn body_for(name: &str, server: &str, ca: Option<&str>) -> Value {
     json!({"name": name, "check_connectivity": true,
            "credentials": {"server": server, "ca_pem": ca, "token": "t0ken"}})
@@ -53,13 +58,7 @@ fn quick(egress: Arc<Egress>) -> LiveOptions {
 async fn an_endless_version_answer_fails_the_check_at_one_mib_and_the_server_stays_healthy() {
     let app = spawn_app().await;
     let hostile = spawn_server(&["127.0.0.1"], Behaviour::EndlessVersion).await;
-    let resp = app
-        .admin
-        .post(app.url("/api/v1/clusters"))
-        .json(&body_for("endless", &hostile.url, Some(&hostile.ca_pem)))
-        .send()
-        .await
-        .unwrap();
+    let resp = register(&app, &body_for("endless", &hostile.url, Some(&hostile.ca_pem))).await;
     assert_eq!(resp.status(), 201);
     let cluster: Value = resp.json().await.unwrap();
     assert_eq!(cluster["last_reachable"], false);
@@ -90,13 +89,7 @@ async fn an_html_404_is_described_by_status_and_kind_and_its_body_is_never_repea
     const MARKER: &str = "INTERNAL-PAGE-MARKER-7f3a";
     let app = spawn_app().await;
     let page = spawn_server(&["127.0.0.1"], Behaviour::Html404(MARKER)).await;
-    let resp = app
-        .admin
-        .post(app.url("/api/v1/clusters"))
-        .json(&body_for("internal-page", &page.url, Some(&page.ca_pem)))
-        .send()
-        .await
-        .unwrap();
+    let resp = register(&app, &body_for("internal-page", &page.url, Some(&page.ca_pem))).await;
     assert_eq!(resp.status(), 201);
     let text = resp.text().await.unwrap();
     assert!(!text.contains(MARKER), "the API answer repeats the remote body: {text}");
@@ -142,13 +135,9 @@ async fn localhost_is_refused_after_resolution_when_loopback_is_denied() {
     .await;
     let target = spawn_server(&["localhost"], Behaviour::Kubernetes).await;
     let port = target.url.rsplit(':').next().unwrap();
-    let resp = app
-        .admin
-        .post(app.url("/api/v1/clusters"))
-        .json(&body_for("via-name", &format!("https://localhost:{port}"), Some(&target.ca_pem)))
-        .send()
-        .await
-        .unwrap();
+    let resp =
+        register(&app, &body_for("via-name", &format!("https://localhost:{port}"), Some(&target.ca_pem)))
+            .await;
     let detail = assert_problem(resp, 400).await;
     assert!(
         detail.contains("`localhost` resolves to 127.0.0.1, which is on the egress deny list (127.0.0.0/8)"),
@@ -167,13 +156,7 @@ async fn localhost_is_refused_after_resolution_when_loopback_is_denied() {
 #[tokio::test]
 async fn a_10_x_address_is_refused_naming_the_allow_list() {
     let app = spawn_app().await;
-    let resp = app
-        .admin
-        .post(app.url("/api/v1/clusters"))
-        .json(&body_for("private", "https://10.0.0.5:6443", None))
-        .send()
-        .await
-        .unwrap();
+    let resp = register(&app, &body_for("private", "https://10.0.0.5:6443", None)).await;
     let detail = assert_problem(resp, 400).await;
     assert_eq!(detail, "10.0.0.5 is outside the egress allow list 127.0.0.0/8, ::1/128");
     let listed: Value =
@@ -204,7 +187,7 @@ async fn only_an_admin_may_switch_off_certificate_verification_and_the_cluster_s
     let detail = assert_problem(resp, 403).await;
     assert!(detail.contains("only an administrator"), "{detail}");
 
-    let resp = app.admin.post(app.url("/api/v1/clusters")).json(&body).send().await.unwrap();
+    let resp = register(&app, &body).await;
     assert_eq!(resp.status(), 201);
     let cluster: Value = resp.json().await.unwrap();
     assert_eq!(cluster["insecure_skip_tls_verify"], true);
