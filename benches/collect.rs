@@ -15,7 +15,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use palisade::collect::client::{credentials_from_kubeconfig, ClientTimeouts, FileRefs};
+use palisade::collect::client::{credentials_from_kubeconfig, FileRefs};
 
 const DEFAULT_SPEC: &str =
     "nodes=5000,namespaces=500,pods=100000,roles=10000,bindings=10000,netpols=5000,seed=42";
@@ -94,9 +94,7 @@ async fn write_dump(kubeconfig: &Path, dir: &Path) -> u64 {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let yaml = std::fs::read_to_string(kubeconfig).unwrap();
     let (_, creds) = credentials_from_kubeconfig(&yaml, None, &FileRefs::Refuse).unwrap();
-    let client = creds
-        .client(ClientTimeouts { connect: Duration::from_secs(10), read: Duration::from_secs(300) })
-        .unwrap();
+    let client = creds.client(&palisade::egress::Egress::loopback_only()).unwrap();
     std::fs::create_dir_all(dir.join("kubelet")).unwrap();
     let resources = [
         ("nodes", "/api/v1/nodes"),

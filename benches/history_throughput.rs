@@ -66,7 +66,8 @@ async fn main() -> anyhow::Result<()> {
     };
     println!("{n} clusters on {sims} simulators, one replica, max_concurrent {concurrency}");
     let t = Instant::now();
-    let handle = Scheduler::for_server(pool.clone(), cipher, settings).spawn();
+    let egress = palisade::egress::Egress::loopback_only();
+    let handle = Scheduler::for_server(pool.clone(), cipher, settings, egress).spawn();
     loop {
         let (done, failed): (i64, i64) = sqlx::query_as(
             "SELECT count(*) FILTER (WHERE result_seq IS NOT NULL), count(*) FILTER (WHERE state = 'failed') FROM scans",

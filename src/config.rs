@@ -25,6 +25,9 @@ pub struct Settings {
     /// Scheduled scanning (see [`SchedulerSettings`]).
     #[serde(default)]
     pub scheduler: SchedulerSettings,
+    /// Where Palisade may connect, and how much it reads (see [`EgressSettings`]).
+    #[serde(default)]
+    pub egress: EgressSettings,
 }
 
 /// The HTTP server.
@@ -109,7 +112,9 @@ impl Settings {
                     .separator("__")
                     .try_parsing(true)
                     .list_separator(",")
-                    .with_list_parse_key("secrets.previous_keys"),
+                    .with_list_parse_key("secrets.previous_keys")
+                    .with_list_parse_key("egress.deny")
+                    .with_list_parse_key("egress.allow"),
             );
         if let Ok(url) = std::env::var("DATABASE_URL") {
             builder = builder.set_override("database.url", url)?;
@@ -212,6 +217,57 @@ impl Default for SchedulerSettings {
     }
 }
 
+/// Outbound connections (`[egress]`, `PALISADE__EGRESS__*`): which addresses Palisade may dial and
+/// how much of an answer it reads. Applied by `crate::egress` to every connection it opens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct EgressSettings {
+    /// CIDRs never dialled (a bare address means one host). Wins over `allow`.
+    pub deny: Vec<String>,
+    /// When not empty, the only CIDRs dialled.
+    pub allow: Vec<String>,
+    pub connect_timeout_secs: u64,
+    /// From the request sent to the answer's headers.
+    pub first_byte_timeout_secs: u64,
+    /// From the headers to the end of the body.
+    pub body_timeout_secs: u64,
+    /// Largest answer to `/version`, discovery and single objects, in MiB.
+    pub small_response_mib: u64,
+    /// Largest page of a list, in MiB.
+    pub page_response_mib: u64,
+    /// All the answers of one scan together, in MiB.
+    pub scan_response_mib: u64,
+    /// Answers held in memory at once by this process, across every scan, in MiB.
+    pub buffered_mib: u64,
+}
+
+/// Link-local and cloud metadata addresses, and "this network".
+pub const DEFAULT_EGRESS_DENY: &[&str] =
+    &["169.254.0.0/16", "fe80::/10", "169.254.169.254", "fd00:ec2::254", "100.100.100.200", "0.0.0.0/8"];
+
+impl Default for EgressSettings {
+    fn default() -> Self {
+        Self {
+            deny: DEFAULT_EGRESS_DENY.iter().map(|s| s.to_string()).collect(),
+            allow: Vec::new(),
+            connect_timeout_secs: 10,
+            first_byte_timeout_secs: 30,
+            body_timeout_secs: 120,
+            small_response_mib: 1,
+            page_response_mib: 64,
+            scan_response_mib: 2048,
+            buffered_mib: 256,
+        }
+    }
+}
+
+impl EgressSettings {
+    /// Only loopback may be dialled: what tests, benchmarks and the demo use.
+    pub fn loopback_only() -> Self {
+        Self { allow: vec!["127.0.0.0/8".into(), "::1/128".into()], ..Self::default() }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,5 +279,22 @@ mod tests {
         assert_eq!(settings.server.body_limit_bytes, 1_048_576);
         assert_eq!(redact_url("postgres://u:hunter2@db/x"), "postgres://u:redacted@db/x");
         assert!(!settings.redacted().contains("hunter2"));
+    }
+
+    #[test]
+    fn egress_lists_come_comma_separated_from_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let defaults = Settings::load_from(dir.path()).unwrap();
+        assert!(defaults.egress.deny.iter().any(|d| d == "169.254.169.254"), "{:?}", defaults.egress.deny);
+        assert!(defaults.egress.allow.is_empty());
+        // SAFETY of the environment: these names are read by no other test.
+        std::env::set_var("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128");
+        std::env::set_var("PALISADE__EGRESS__DENY", "127.0.0.2/32");
+        let settings = Settings::load_from(dir.path());
+        std::env::remove_var("PALISADE__EGRESS__ALLOW");
+        std::env::remove_var("PALISADE__EGRESS__DENY");
+        let settings = settings.unwrap();
+        assert_eq!(settings.egress.allow, vec!["127.0.0.0/8", "::1/128"]);
+        assert_eq!(settings.egress.deny, vec!["127.0.0.2/32"]);
     }
 }

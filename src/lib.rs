@@ -11,6 +11,7 @@ pub mod collect;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod egress;
 pub mod frameworks;
 pub mod history;
 pub mod registry;

@@ -23,6 +23,7 @@ use crate::collect::kube::{CollectError, LiveOptions, Progress, ProgressFn};
 pub use crate::config::SchedulerSettings;
 use crate::domain::ClusterCredentials;
 use crate::domain::Status;
+use crate::egress::Egress;
 use crate::registry::{Registry, RegistryError, Schedule};
 use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress};
 use crate::store::StoreError;
@@ -74,8 +75,15 @@ pub struct LiveScanner {
 
 impl LiveScanner {
     /// `scan_timeout` bounds the collection; the scheduler's own timeout bounds the whole scan.
-    pub fn new(load: CredentialLoader, check_options: CheckOptions, scan_timeout: Duration) -> Self {
-        let live = LiveOptions { scan_timeout, ..LiveOptions::default() };
+    /// Every connection goes through `egress`: a cluster whose address it denies fails with the
+    /// rule, and no packet is sent.
+    pub fn new(
+        load: CredentialLoader,
+        check_options: CheckOptions,
+        scan_timeout: Duration,
+        egress: Arc<Egress>,
+    ) -> Self {
+        let live = LiveOptions { scan_timeout, egress, ..LiveOptions::default() };
         Self { load, check_options, live }
     }
 }
@@ -178,15 +186,16 @@ impl Scheduler {
         pool: PgPool,
         cipher: Arc<crate::secrets::Cipher>,
         settings: SchedulerSettings,
+        egress: Arc<Egress>,
     ) -> Self {
-        let registry =
-            Registry::new(pool.clone(), cipher, Duration::from_secs(settings.default_interval_secs));
+        let interval = Duration::from_secs(settings.default_interval_secs);
+        let registry = Registry::new(pool.clone(), cipher, interval, Arc::clone(&egress));
         let load: CredentialLoader = Arc::new(move |id| {
             let registry = registry.clone();
             Box::pin(async move { registry.scan_target(id).await })
         });
         let timeout = Duration::from_secs(settings.scan_timeout_secs.max(1));
-        let scanner = LiveScanner::new(load, CheckOptions::default(), timeout);
+        let scanner = LiveScanner::new(load, CheckOptions::default(), timeout, egress);
         Self::new(pool, settings, Arc::new(scanner))
     }
 

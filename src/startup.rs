@@ -35,7 +35,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let workers = settings.server.workers;
         let body_limit = settings.server.body_limit_bytes;
-        let state = AppState::new(pool, settings, cipher);
+        let state = AppState::new(pool, settings, cipher)?;
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
             App::new()
@@ -63,8 +63,13 @@ impl Application {
         // The scan scheduler (issue 7): leases due scans in PostgreSQL; every replica runs one.
         let scheduler = state.settings.scheduler.enabled.then(|| {
             let s = &state.settings.scheduler;
-            crate::scheduler::Scheduler::for_server(state.pool.clone(), state.cipher.clone(), s.clone())
-                .spawn()
+            crate::scheduler::Scheduler::for_server(
+                state.pool.clone(),
+                state.cipher.clone(),
+                s.clone(),
+                state.egress.clone(),
+            )
+            .spawn()
         });
         // Clears the credential cache whenever users, tokens or sessions change (any replica).
         let credential_feed =

@@ -505,6 +505,22 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
 pub static CUSTOM_CHECKS: &[Check] = &[
     Check {
         meta: CheckMeta {
+            id: "PAL-TLS-090",
+            title: "Palisade verifies the API server's certificate",
+            area: Area::Tls,
+            severity: Severity::High,
+            rationale: "With certificate verification off, anyone on the path to the API server can pose \
+                as it: they receive Palisade's credentials for the cluster and can feed it any evidence.",
+            remediation:
+                "Register the cluster with its CA bundle (certificate-authority-data, or --ca-file) \
+                and without insecure_skip_tls_verify: PUT /api/v1/clusters/{id}/credentials.",
+            evidence_source: "the cluster's registration in Palisade (recorded by the live collector)",
+            refs: &[],
+        },
+        run: api_tls_verified,
+    },
+    Check {
+        meta: CheckMeta {
             id: "PAL-AUTHN-009",
             title: "External authenticators trusted by the API server",
             area: Area::Authn,
@@ -777,6 +793,31 @@ fn external_authenticators(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -
 
 // ---------------------------------------------------------------------------------------------
 // Insecure port.
+
+fn api_tls_verified(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<CheckResult> {
+    let resource =
+        super::ResourceRef { kind: "Cluster".into(), name: snap.cluster.name.clone(), ..Default::default() };
+    let (status, evidence, source) = match snap.cluster.api_tls_verified {
+        Some(true) => (
+            Status::Pass,
+            "Palisade connected to the API server with certificate verification".to_string(),
+            Some(crate::snapshot::Source::Api),
+        ),
+        Some(false) => (
+            Status::Fail,
+            "the cluster is registered with insecure_skip_tls_verify: Palisade connected to the API server \
+             without verifying its certificate"
+                .to_string(),
+            Some(crate::snapshot::Source::Api),
+        ),
+        None => (
+            Status::NotApplicable,
+            "this scan made no connection to the API server (offline source)".to_string(),
+            None,
+        ),
+    };
+    vec![meta.result(status, resource, evidence, source)]
+}
 
 fn insecure_port(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     let minor = snap.cluster.version.as_ref().map(|v| (v.major, v.minor));

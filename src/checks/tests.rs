@@ -68,6 +68,15 @@ const WEAK_CIPHERS: &str = "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_RSA_WITH_A
 fn cases() -> Vec<Case> {
     use Status::*;
     vec![
+        // ---- Palisade's own connection to the API server
+        Case {
+            id: "PAL-TLS-090",
+            pass: || k().with_api_tls_verified(true),
+            fail: || k().with_api_tls_verified(false),
+            fail_status: Fail,
+            absent: k,
+            absent_status: NotApplicable,
+        },
         // ---- kube-apiserver authn
         Case {
             id: "PAL-AUTHN-001",
@@ -750,7 +759,8 @@ fn one_bad_api_server_among_three_fails_only_its_own_result() {
 #[test]
 fn control_plane_checks_are_not_applicable_on_a_managed_cluster_but_kubelet_checks_run() {
     let snap = k().managed();
-    let covered: Vec<&str> = cases().iter().map(|c| c.id).collect();
+    // PAL-TLS-090 judges Palisade's own connection, which a managed cluster has too.
+    let covered: Vec<&str> = cases().iter().map(|c| c.id).filter(|id| *id != "PAL-TLS-090").collect();
     for check in catalog().into_iter().filter(|c| covered.contains(&c.meta.id)) {
         let results = check.run_on(&snap, &CheckOptions::default());
         let kubelet = results.iter().any(|r| r.resource.kind == "kubelet");
@@ -763,6 +773,14 @@ fn control_plane_checks_are_not_applicable_on_a_managed_cluster_but_kubelet_chec
             }
         }
     }
+}
+
+#[test]
+fn a_managed_cluster_scanned_without_certificate_verification_still_fails_the_tls_check() {
+    let r = run("PAL-TLS-090", &k().managed().with_api_tls_verified(false));
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].status, Status::Fail);
+    assert_eq!(r[0].resource.kind, "Cluster");
 }
 
 #[test]

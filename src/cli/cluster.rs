@@ -112,7 +112,8 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
     super::with_pool(|pool| async move {
         let cipher = Cipher::from_settings(&settings.secrets)?;
         let interval = std::time::Duration::from_secs(settings.scheduler.default_interval_secs);
-        let registry = Registry::new(pool.clone(), std::sync::Arc::new(cipher), interval);
+        let egress = std::sync::Arc::new(crate::egress::Egress::from_settings(&settings.egress)?);
+        let registry = Registry::new(pool.clone(), std::sync::Arc::new(cipher), interval, egress);
         match cmd {
             ClusterCommand::Add(args) => {
                 let labels =

@@ -78,17 +78,20 @@ impl ScanArgs {
         }
     }
 
-    /// Live-collection options from the flags, with progress to stderr unless `--quiet`.
-    pub fn live_options(&self) -> LiveOptions {
+    /// Live-collection options from the flags (progress to stderr unless `--quiet`) and the
+    /// `[egress]` settings.
+    pub fn live_options(&self) -> anyhow::Result<LiveOptions> {
+        let settings = crate::config::Settings::load()?;
         let mut opts = LiveOptions {
             scan_timeout: self.timeout,
             request_timeout: self.request_timeout,
+            egress: std::sync::Arc::new(crate::egress::Egress::from_settings(&settings.egress)?),
             ..Default::default()
         };
         if !self.quiet {
             opts.progress = Some(std::sync::Arc::new(print_progress));
         }
-        opts
+        Ok(opts)
     }
 }
 
@@ -147,7 +150,8 @@ pub async fn collect_snapshot_with(
 pub fn run(args: &ScanArgs) -> anyhow::Result<ExitCode> {
     let source = args.source()?;
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
-    let snap = runtime.block_on(collect_snapshot_with(&source, args.name.as_deref(), args.live_options()))?;
+    let snap =
+        runtime.block_on(collect_snapshot_with(&source, args.name.as_deref(), args.live_options()?))?;
     if let Some(out) = &args.snapshot_out {
         let json = snap.to_json().context("cannot serialize the snapshot")?;
         std::fs::write(out, &json).with_context(|| format!("cannot write {}", out.display()))?;

@@ -32,7 +32,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     runtime.block_on(serve(settings, args.demo))
 }
 
-async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+async fn serve(mut settings: Settings, demo: bool) -> anyhow::Result<()> {
+    if demo {
+        // The demo fleet is simulated on this machine: let nothing leave it.
+        settings.egress.allow = crate::config::EgressSettings::loopback_only().allow;
+        tracing::info!(allow = ?settings.egress.allow, "--demo: egress limited to loopback");
+    }
     let (pool, embedded) = crate::store::db::connect_for_serve(&settings).await?;
     let result = async {
         let cipher = Cipher::from_settings(&settings.secrets)?;

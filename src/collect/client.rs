@@ -6,12 +6,13 @@
 //! its user's behalf (the CLI).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
 
 use base64::Engine;
 use serde::Deserialize;
 
 pub use crate::domain::{ClusterAuth, ClusterCredentials};
+use crate::egress::Egress;
 
 /// Errors while reading a kubeconfig or building a client. Messages are meant for people.
 #[derive(Debug, thiserror::Error)]
@@ -30,19 +31,6 @@ pub enum CredentialsError {
          (see README: registering a cluster)"
     )]
     CredentialPlugin(String, &'static str),
-}
-
-/// Timeouts for one client.
-#[derive(Debug, Clone, Copy)]
-pub struct ClientTimeouts {
-    pub connect: Duration,
-    pub read: Duration,
-}
-
-impl Default for ClientTimeouts {
-    fn default() -> Self {
-        Self { connect: Duration::from_secs(10), read: Duration::from_secs(30) }
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,15 +264,15 @@ impl ClusterCredentials {
         Ok(())
     }
 
-    /// Build a Kubernetes client. No request is made.
-    pub fn client(&self, timeouts: ClientTimeouts) -> Result<kube::Client, CredentialsError> {
+    /// Build a Kubernetes client whose every connection goes through `egress` (resolved,
+    /// vetted, then dialled to the vetted address). No request is made. Timeouts and size caps
+    /// are applied per call by the caller (see `collect::kube`).
+    pub fn client(&self, egress: &Arc<Egress>) -> Result<kube::Client, CredentialsError> {
+        use kube::client::ConfigExt;
         let uri: http::Uri = self.server.parse().map_err(|e| {
             CredentialsError::Invalid(format!("server URL `{}` is not valid: {e}", self.server))
         })?;
         let mut config = kube::Config::new(uri);
-        config.connect_timeout = Some(timeouts.connect);
-        config.read_timeout = Some(timeouts.read);
-        config.write_timeout = Some(timeouts.read);
         config.accept_invalid_certs = self.insecure_skip_tls_verify;
         config.tls_server_name = self.tls_server_name.clone();
         if let Some(ca) = &self.ca_pem {
@@ -301,8 +289,15 @@ impl ClusterCredentials {
             }
             ClusterAuth::None => {}
         }
-        kube::Client::try_from(config)
-            .map_err(|e| CredentialsError::Invalid(format!("cannot build a client: {e}")))
+        let invalid = |e: kube::Error| CredentialsError::Invalid(format!("cannot build a client: {e}"));
+        let https = config.rustls_https_connector_with_connector(egress.connector()).map_err(invalid)?;
+        let http = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build::<_, kube::client::Body>(https);
+        let service = tower::ServiceBuilder::new()
+            .layer(config.base_uri_layer())
+            .option_layer(config.auth_layer().map_err(invalid)?)
+            .service(tower::ServiceExt::map_err(http, tower::BoxError::from));
+        Ok(kube::Client::new(service, config.default_namespace))
     }
 }
 

@@ -1,26 +1,44 @@
 //! The connectivity probe: `GET /version` against a cluster's API server with its credentials,
 //! reporting reachability, the server version, and — when it fails — why, in words a person
 //! understands (an untrusted or expired certificate, a wrong host name, a refused connection, a
-//! rejected credential). Never includes secret material in the message.
+//! rejected credential, an address the egress policy denies, an answer that is not a Kubernetes
+//! API server's). It goes through the same capped, deadlined reads as a scan, and never repeats
+//! the remote body or includes secret material in the message.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::client::{ClientTimeouts, ClusterCredentials};
+use super::client::ClusterCredentials;
+use super::kube::{Api, Failure, LiveOptions, Read};
 use crate::domain::Connectivity;
+use crate::egress::{self, Egress};
 
 /// Probe the API server once. Never fails: the outcome carries the reason.
 #[tracing::instrument(skip_all, fields(server = %creds.server))]
-pub async fn probe(creds: &ClusterCredentials) -> Connectivity {
-    crate::crypto::install_crypto_provider();
-    let timeouts = ClientTimeouts { connect: Duration::from_secs(5), read: Duration::from_secs(10) };
-    let client = match creds.client(timeouts) {
-        Ok(c) => c,
+pub async fn probe(creds: &ClusterCredentials, egress: &Arc<Egress>) -> Connectivity {
+    if let Err(e) = egress.check_url(&creds.server).await {
+        return failed(format!("not contacted: {e}"));
+    }
+    // One attempt, a short outer deadline: a person is waiting.
+    let opts = LiveOptions {
+        attempts: 1,
+        request_timeout: Duration::from_secs(15),
+        egress: Arc::clone(egress),
+        ..LiveOptions::default()
+    };
+    let api = match Api::new(creds, opts) {
+        Ok(api) => api,
         Err(e) => return failed(e.to_string()),
     };
-    match tokio::time::timeout(Duration::from_secs(15), client.apiserver_version()).await {
-        Ok(Ok(info)) => Connectivity { reachable: true, server_version: Some(info.git_version), error: None },
-        Ok(Err(err)) => failed(explain(&err, &creds.server)),
-        Err(_) => failed(format!("{} did not answer within 15 seconds", creds.server)),
+    match api.get("/version", Read::Small).await {
+        Ok(v) => match v.get("gitVersion").and_then(serde_json::Value::as_str) {
+            Some(git) => Connectivity { reachable: true, server_version: Some(git.to_string()), error: None },
+            None => failed(format!(
+                "{} answered /version with JSON that is not a Kubernetes version (no gitVersion)",
+                creds.server
+            )),
+        },
+        Err(f) => failed(explain(&f, &creds.server)),
     }
 }
 
@@ -28,26 +46,30 @@ fn failed(error: String) -> Connectivity {
     Connectivity { reachable: false, server_version: None, error: Some(error) }
 }
 
-/// Turn a kube error into a sentence. TLS failures are the most common registration problem, so
-/// they are recognised from rustls' error names anywhere in the cause chain.
-pub fn explain(err: &kube::Error, server: &str) -> String {
-    if let kube::Error::Api(status) = err {
-        return match status.code {
-            401 => format!(
-                "{server} answered but rejected Palisade's credentials (HTTP 401): the token or client \
-                 certificate is not valid for this cluster"
-            ),
-            403 => format!("{server} answered but refused access to /version (HTTP 403): {}", status.message),
-            code => format!("{server} answered /version with HTTP {code}: {}", status.message),
-        };
+/// Turn a failed `/version` into a sentence. TLS failures are the most common registration
+/// problem, so they are recognised from rustls' error names anywhere in the cause chain.
+pub(crate) fn explain(f: &Failure, server: &str) -> String {
+    match f {
+        Failure::Unauthorized => format!(
+            "{server} answered but rejected Palisade's credentials (HTTP 401): the token or client \
+             certificate is not valid for this cluster"
+        ),
+        Failure::Status { code: 403, message } => {
+            format!("{server} answered but refused access to /version (HTTP 403): {message}")
+        }
+        Failure::Status { code, message } => {
+            format!("{server} answered /version with HTTP {code}: {message}")
+        }
+        Failure::TimedOut(d) => {
+            format!("{server} did not answer /version: timed out after {}", egress::secs(*d))
+        }
+        Failure::Read(e) => format!("{server} /version: {e}"),
+        Failure::Egress(e) => format!("not contacted: {e}"),
+        Failure::Transport(all) => explain_transport(all, server),
     }
-    let mut chain = Vec::new();
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        chain.push(e.to_string());
-        cur = e.source();
-    }
-    let all = chain.join(": ");
+}
+
+fn explain_transport(all: &str, server: &str) -> String {
     let host =
         url::Url::parse(server).ok().and_then(|u| u.host_str().map(str::to_string)).unwrap_or_default();
     let tls = |what: &str| format!("TLS handshake with {server} failed: {what}");
@@ -63,7 +85,10 @@ pub fn explain(err: &kube::Error, server: &str) -> String {
         || all.contains("InvalidCertificate")
         || all.contains("invalid peer certificate")
     {
-        tls(&format!("the server's certificate was rejected ({})", chain.last().cloned().unwrap_or_default()))
+        tls(&format!(
+            "the server's certificate was rejected ({})",
+            all.rsplit(": ").next().unwrap_or_default()
+        ))
     } else if all.contains("CertificateRequired")
         || all.contains("BadCertificate")
         || all.contains("bad certificate")
@@ -76,13 +101,10 @@ pub fn explain(err: &kube::Error, server: &str) -> String {
         tls("the server does not speak TLS on this port (is it plain HTTP?)")
     } else if all.contains("Connection refused") {
         format!("connection to {server} refused: nothing is listening there")
-    } else if all.contains("failed to lookup address")
-        || all.contains("Name or service not known")
-        || all.contains("dns error")
-    {
+    } else if all.contains("cannot resolve the host name") {
         format!("cannot resolve the host name `{host}`")
-    } else if all.contains("timed out") || all.contains("Timeout") || all.contains("elapsed") {
-        format!("{server} did not answer in time")
+    } else if all.contains("timed out") {
+        format!("{server} did not answer in time ({all})")
     } else {
         format!("cannot reach {server}: {all}")
     }

@@ -6,7 +6,13 @@
 //!   concurrent list, never the whole cluster;
 //! - at most [`LiveOptions::concurrency`] lists (and [`LiveOptions::kubelet_concurrency`] node
 //!   `configz` requests) run at once;
+//! - every connection goes through the egress policy ([`crate::egress`]), and every answer is read
+//!   with a size cap (1 MiB for `/version` and single objects, a larger one per list page, a total
+//!   per scan) and deadlines for the first byte and the whole body: an endless answer fails that
+//!   one call ("the response exceeded 1 MiB"), and what it would have said is `unknown`;
 //! - each request has a timeout, and so does the whole scan;
+//! - an error answer is described by its status and a Kubernetes `Status` message (cut short) or
+//!   what kind of answer it was: a remote body is never repeated;
 //! - a dropped connection, a timeout or a 5xx/429 answer is retried a bounded number of times with
 //!   backoff; a `410 Gone` on an expired `continue` token restarts that one list once;
 //! - a 403 or 404 on one resource makes that group `unknown` with the reason, and the scan goes on;
@@ -15,14 +21,16 @@
 //! Response bodies are never logged: they may carry secret material (the `data` of Secrets is
 //! dropped in the reducer, but the raw page passes through here).
 
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::Value;
 
-use crate::collect::client::{ClientTimeouts, ClusterCredentials, CredentialsError};
+use crate::collect::client::{ClusterCredentials, CredentialsError};
 use crate::collect::reduce::{parse_git_version, Group, GroupStates, Reducer};
+use crate::egress::{self, Egress, EgressError, ReadError};
 use crate::snapshot::{EvidenceState, GapReason, KubeVersion, Origin, Snapshot, Source};
 
 /// Why a live scan could not produce a snapshot at all.
@@ -39,6 +47,9 @@ pub enum CollectError {
     ScanTimedOut { server: String, timeout: Duration },
     #[error(transparent)]
     Credentials(#[from] CredentialsError),
+    /// The server's address is denied by the egress policy: nothing was sent.
+    #[error("not scanned: {0}")]
+    Egress(#[from] EgressError),
 }
 
 /// A step of a live scan, reported as it happens (for the CLI and the scheduler's progress view).
@@ -64,8 +75,8 @@ pub struct LiveOptions {
     pub concurrency: usize,
     /// Node `configz` requests at once.
     pub kubelet_concurrency: usize,
-    pub connect_timeout: Duration,
-    /// Timeout of one request (one page, one configz).
+    /// Outer timeout of one request (one page, one configz), on top of the egress limits'
+    /// connect, first-byte and body timeouts.
     pub request_timeout: Duration,
     /// Timeout of the whole scan.
     pub scan_timeout: Duration,
@@ -74,6 +85,8 @@ pub struct LiveOptions {
     /// First retry delay; doubles on each further attempt.
     pub backoff: Duration,
     pub progress: Option<ProgressFn>,
+    /// Where the scan may connect, and the size caps and deadlines of its reads.
+    pub egress: Arc<Egress>,
 }
 
 impl Default for LiveOptions {
@@ -82,12 +95,15 @@ impl Default for LiveOptions {
             page_size: 500,
             concurrency: 4,
             kubelet_concurrency: 16,
-            connect_timeout: Duration::from_secs(10),
-            request_timeout: Duration::from_secs(30),
+            request_timeout: Duration::from_secs(150),
             scan_timeout: Duration::from_secs(600),
             attempts: 3,
             backoff: Duration::from_millis(200),
             progress: None,
+            egress: Arc::new(
+                Egress::from_settings(&crate::config::EgressSettings::default())
+                    .expect("valid built-in rules"),
+            ),
         }
     }
 }
@@ -101,38 +117,42 @@ impl std::fmt::Debug for LiveOptions {
             .field("request_timeout", &self.request_timeout)
             .field("scan_timeout", &self.scan_timeout)
             .field("attempts", &self.attempts)
+            .field("limits", &self.egress.limits)
             .finish_non_exhaustive()
     }
 }
 
-/// How one request failed after its retries.
+/// How one request failed after its retries. No variant carries a remote body: a status names
+/// the code and either a Kubernetes `Status` message (cut short) or what kind of answer it was.
 #[derive(Debug, Clone)]
-enum Failure {
+pub(crate) enum Failure {
     /// 401: fatal for the whole scan.
     Unauthorized,
-    /// Any other HTTP error status, with the API's message.
-    Status {
-        code: u16,
-        message: String,
-    },
-    TimedOut,
-    /// The connection could not be made or was dropped.
+    /// Any other HTTP error status.
+    Status { code: u16, message: String },
+    /// No answer in time, or a body that did not end in time.
+    TimedOut(Duration),
+    /// The answer was too large (or the scan's total was reached).
+    Read(ReadError),
+    /// The egress policy refused the address: no packet was sent.
+    Egress(String),
+    /// The connection could not be made or was dropped (local error text).
     Transport(String),
 }
 
 impl Failure {
     fn reason(&self) -> GapReason {
         match self {
+            Failure::TimedOut(_) | Failure::Read(ReadError::TimedOut(_)) => GapReason::TimedOut,
             Failure::Unauthorized => GapReason::Forbidden,
             Failure::Status { code: 403, .. } => GapReason::Forbidden,
             Failure::Status { code: 404, .. } => GapReason::NotFound,
-            Failure::Status { .. } => GapReason::Error,
-            Failure::TimedOut => GapReason::TimedOut,
+            Failure::Status { .. } | Failure::Read(_) | Failure::Egress(_) => GapReason::Error,
             Failure::Transport(_) => GapReason::Unreachable,
         }
     }
 
-    fn detail(&self, what: &str, timeout: Duration) -> String {
+    pub(crate) fn detail(&self, what: &str) -> String {
         match self {
             Failure::Unauthorized => format!("{what}: 401 Unauthorized"),
             Failure::Status { code: 403, message } => {
@@ -142,37 +162,86 @@ impl Failure {
                 format!("{what} is not served by this cluster (404: {message})")
             }
             Failure::Status { code, message } => format!("{what} answered HTTP {code}: {message}"),
-            Failure::TimedOut => format!("{what} did not answer within {timeout:?}"),
+            Failure::TimedOut(d) => format!("{what}: timed out after {}", egress::secs(*d)),
+            Failure::Read(e) => format!("{what}: {e}"),
+            Failure::Egress(e) => format!("{what}: {e}"),
             Failure::Transport(e) => format!("{what}: connection failed: {e}"),
         }
     }
 
-    fn state(&self, what: &str, timeout: Duration) -> EvidenceState {
-        EvidenceState::Unknown { reason: self.reason(), detail: self.detail(what, timeout) }
+    fn state(&self, what: &str) -> EvidenceState {
+        EvidenceState::Unknown { reason: self.reason(), detail: self.detail(what) }
     }
 }
 
-struct Api {
+/// Longest Kubernetes `Status` message kept from an error answer.
+const STATUS_MESSAGE_CHARS: usize = 200;
+
+/// The words for an error answer: a real Kubernetes `Status` object's `message` (cut at 200
+/// characters), else what kind of answer it was, never the body itself.
+pub(crate) fn describe_error_answer(status: http::StatusCode, content_type: &str, body: &[u8]) -> String {
+    let kube_status = serde_json::from_slice::<Value>(body).ok().filter(|v| {
+        v.get("kind").and_then(Value::as_str) == Some("Status")
+            && v.get("apiVersion").and_then(Value::as_str) == Some("v1")
+    });
+    if let Some(message) = kube_status.as_ref().and_then(|v| v.get("message")).and_then(Value::as_str) {
+        let cut: String = message.chars().take(STATUS_MESSAGE_CHARS).collect();
+        return if cut.len() < message.len() { format!("{cut}…") } else { cut };
+    }
+    not_kubernetes(status, content_type)
+}
+
+/// "not a Kubernetes API server: answered 404 with text/html".
+pub(crate) fn not_kubernetes(status: http::StatusCode, content_type: &str) -> String {
+    let kind = content_type.split(';').next().unwrap_or("").trim();
+    // Only a media type's own characters: the header is remote text too.
+    let kind: String =
+        kind.chars().filter(|c| c.is_ascii_alphanumeric() || "/+.-".contains(*c)).take(60).collect();
+    let kind = if kind.is_empty() { "no content type".to_string() } else { kind };
+    format!("not a Kubernetes API server: answered {} with {kind}", status.as_u16())
+}
+
+/// What a GET is for: picks its size cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Read {
+    /// `/version`, discovery, one object.
+    Small,
+    /// One page of a list.
+    Page,
+}
+
+/// A cluster's API with the scan's options and its running byte total.
+pub(crate) struct Api {
     client: kube::Client,
     opts: LiveOptions,
+    read_total: AtomicU64,
 }
 
 impl Api {
+    /// A client for `creds` through `opts.egress`. No request is made.
+    pub(crate) fn new(creds: &ClusterCredentials, opts: LiveOptions) -> Result<Api, CredentialsError> {
+        crate::crypto::install_crypto_provider();
+        let client = creds.client(&opts.egress)?;
+        Ok(Api { client, opts, read_total: AtomicU64::new(0) })
+    }
+
     /// GET `path` as JSON with per-request timeout and bounded retries.
-    async fn get(&self, path: &str) -> Result<Value, Failure> {
+    pub(crate) async fn get(&self, path: &str, read: Read) -> Result<Value, Failure> {
         let mut delay = self.opts.backoff;
         let mut attempt = 1;
         loop {
-            let result = tokio::time::timeout(self.opts.request_timeout, self.get_once(path)).await;
+            let timeout = self.opts.request_timeout;
+            let result = tokio::time::timeout(timeout, self.get_once(path, read)).await;
             let failure = match result {
                 Ok(Ok(value)) => return Ok(value),
                 Ok(Err(f)) => f,
-                Err(_) => Failure::TimedOut,
+                Err(_) => Failure::TimedOut(timeout),
             };
             let retryable = match &failure {
-                Failure::TimedOut | Failure::Transport(_) => true,
+                Failure::TimedOut(_) | Failure::Transport(_) => true,
+                Failure::Read(ReadError::Broken(_)) => true,
                 Failure::Status { code, .. } => *code == 429 || *code >= 500,
-                Failure::Unauthorized => false,
+                Failure::Unauthorized | Failure::Read(_) | Failure::Egress(_) => false,
             };
             if !retryable || attempt >= self.opts.attempts {
                 return Err(failure);
@@ -184,28 +253,47 @@ impl Api {
         }
     }
 
-    async fn get_once(&self, path: &str) -> Result<Value, Failure> {
+    async fn get_once(&self, path: &str, read: Read) -> Result<Value, Failure> {
+        let limits = self.opts.egress.limits;
         let request = http::Request::get(path)
             .header(http::header::ACCEPT, "application/json")
             .body(kube::client::Body::empty())
             .map_err(|e| Failure::Transport(e.to_string()))?;
-        let response = self.client.send(request).await.map_err(transport)?;
+        let response = tokio::time::timeout(limits.first_byte_timeout, self.client.send(request))
+            .await
+            .map_err(|_| Failure::TimedOut(limits.first_byte_timeout))?
+            .map_err(transport)?;
         let status = response.status();
-        let body = response.into_body().collect_bytes().await.map_err(transport)?;
+        let content_type = response
+            .headers()
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         if status == http::StatusCode::UNAUTHORIZED {
             return Err(Failure::Unauthorized);
         }
+        let cap = match read {
+            Read::Small => limits.small_bytes,
+            // An error answer is read only for a Status message: it gets the small cap.
+            Read::Page if status.is_success() => limits.page_bytes,
+            Read::Page => limits.small_bytes,
+        };
+        let body = self
+            .opts
+            .egress
+            .read_body(response.into_body(), cap, &self.read_total)
+            .await
+            .map_err(Failure::Read)?;
         if !status.is_success() {
-            // A Kubernetes `Status` object carries a readable message; anything else is cut short.
-            let message = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|v| v.get("message").and_then(Value::as_str).map(str::to_string))
-                .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_string());
-            return Err(Failure::Status { code: status.as_u16(), message });
+            return Err(Failure::Status {
+                code: status.as_u16(),
+                message: describe_error_answer(status, &content_type, &body),
+            });
         }
-        serde_json::from_slice(&body).map_err(|e| Failure::Status {
+        serde_json::from_slice(&body).map_err(|_| Failure::Status {
             code: status.as_u16(),
-            message: format!("the answer is not JSON: {e}"),
+            message: format!("{}, not JSON", not_kubernetes(status, &content_type)),
         })
     }
 
@@ -217,7 +305,16 @@ impl Api {
 }
 
 fn transport(e: kube::Error) -> Failure {
-    // Walk the cause chain: hyper reports a dropped connection several layers down.
+    if let Some(refused) = egress::refusal_in(&e) {
+        return match refused {
+            EgressError::ConnectTimedOut { .. } | EgressError::Connect { .. } => {
+                Failure::Transport(refused.to_string())
+            }
+            other => Failure::Egress(other.to_string()),
+        };
+    }
+    // Walk the cause chain: hyper reports a dropped connection several layers down. These are
+    // local errors (TLS, sockets), never remote text.
     let mut text = e.to_string();
     let mut source = std::error::Error::source(&e);
     while let Some(s) = source {
@@ -225,11 +322,7 @@ fn transport(e: kube::Error) -> Failure {
         text.push_str(&s.to_string());
         source = s.source();
     }
-    if text.contains("timed out") || text.contains("deadline has elapsed") {
-        Failure::TimedOut
-    } else {
-        Failure::Transport(text)
-    }
+    Failure::Transport(text)
 }
 
 /// The API path a group is listed from.
@@ -263,7 +356,7 @@ async fn list(api: &Api, group: Group, origin: &Origin) -> (Group, Reducer, Resu
                 path.push_str("&continue=");
                 path.push_str(&url::form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>());
             }
-            let page = match api.get(&path).await {
+            let page = match api.get(&path, Read::Page).await {
                 Ok(page) => page,
                 Err(Failure::Status { code: 410, .. }) if token.is_some() && !restarted => {
                     // The continue token expired (the list took longer than etcd's compaction
@@ -306,41 +399,43 @@ pub async fn collect(
 ) -> Result<Snapshot, CollectError> {
     // rustls cannot pick a provider by itself when another crate in the build enables aws-lc-rs:
     // Palisade uses ring everywhere, so say so before the first TLS configuration is built.
-    crate::crypto::install_crypto_provider();
-    let client =
-        creds.client(ClientTimeouts { connect: opts.connect_timeout, read: opts.request_timeout })?;
+    // Vet the address before anything is built: a denied cluster gets no packet at all (the
+    // connector checks again on every connection).
+    opts.egress.check_url(&creds.server).await?;
     let timeout = opts.scan_timeout;
-    let api = Api { client, opts };
+    let api = Api::new(creds, opts)?;
     match tokio::time::timeout(timeout, collect_with(cluster_name, &creds.server, &api)).await {
-        Ok(result) => result,
+        Ok(result) => result.map(|mut snapshot| {
+            snapshot.cluster.api_tls_verified = Some(!creds.insecure_skip_tls_verify);
+            snapshot
+        }),
         Err(_) => Err(CollectError::ScanTimedOut { server: creds.server.clone(), timeout }),
     }
 }
 
 async fn collect_with(cluster_name: &str, server: &str, api: &Api) -> Result<Snapshot, CollectError> {
     let origin = Origin::new(Source::Api, chrono::Utc::now());
-    let timeout = api.opts.request_timeout;
     let mut states = GroupStates::default();
     let mut reducer = Reducer::new(origin.clone());
 
     // /version first: it tells whether the cluster is there and accepts the credentials.
-    match api.get("/version").await {
+    match api.get("/version", Read::Small).await {
         Ok(v) => states.version = version_of(&v),
         Err(Failure::Unauthorized) => return Err(CollectError::Unauthorized { server: server.into() }),
-        Err(Failure::Transport(detail)) => {
+        Err(Failure::Transport(detail) | Failure::Egress(detail)) => {
             return Err(CollectError::Unreachable { server: server.into(), detail })
         }
-        Err(Failure::TimedOut) => {
+        Err(Failure::TimedOut(d)) => {
             return Err(CollectError::Unreachable {
                 server: server.into(),
-                detail: format!("no answer within {timeout:?}"),
+                detail: format!("no answer: timed out after {}", egress::secs(d)),
             })
         }
         // Some clusters forbid /version to restricted identities; the version stays unknown.
         Err(f) => reducer.gaps.push(crate::snapshot::Gap {
             what: "version".into(),
             reason: f.reason(),
-            detail: f.detail("/version", timeout),
+            detail: f.detail("/version"),
         }),
     }
 
@@ -351,7 +446,7 @@ async fn collect_with(cluster_name: &str, server: &str, api: &Api) -> Result<Sna
         let state = match result {
             Ok(()) => EvidenceState::Complete,
             Err(Failure::Unauthorized) => return Err(CollectError::Unauthorized { server: server.into() }),
-            Err(f) => f.state(group.resource(), timeout),
+            Err(f) => f.state(group.resource()),
         };
         api.report(Progress::Listed {
             resource: group.resource(),
@@ -368,14 +463,14 @@ async fn collect_with(cluster_name: &str, server: &str, api: &Api) -> Result<Sna
     drop(lists);
 
     // kubeadm's ClusterConfiguration: secondary control-plane evidence, absent on other installers.
-    match api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config").await {
+    match api.get("/api/v1/namespaces/kube-system/configmaps/kubeadm-config", Read::Small).await {
         Ok(cm) => reducer.add_object(&cm),
         Err(Failure::Status { code: 404, .. }) => {}
         Err(Failure::Unauthorized) => return Err(CollectError::Unauthorized { server: server.into() }),
         Err(f) => reducer.gaps.push(crate::snapshot::Gap {
             what: "configmaps/kube-system/kubeadm-config".into(),
             reason: f.reason(),
-            detail: f.detail("the kubeadm-config ConfigMap", timeout),
+            detail: f.detail("the kubeadm-config ConfigMap"),
         }),
     }
 
@@ -392,7 +487,6 @@ async fn collect_kubelets(
 ) -> Result<(), CollectError> {
     let nodes = reducer.node_names();
     let total = nodes.len();
-    let timeout = api.opts.request_timeout;
     let forbidden = std::sync::atomic::AtomicBool::new(false);
     let fetch = |node: String| {
         let forbidden = &forbidden;
@@ -406,7 +500,7 @@ async fn collect_kubelets(
                 );
             }
             let path = format!("/api/v1/nodes/{}/proxy/configz", urlencode_segment(&node));
-            let result = api.get(&path).await;
+            let result = api.get(&path, Read::Small).await;
             if matches!(result, Err(Failure::Status { code: 403, .. })) {
                 forbidden.store(true, std::sync::atomic::Ordering::Relaxed);
             }
@@ -435,9 +529,7 @@ async fn collect_kubelets(
             },
             Err(Failure::Unauthorized) => return Err(CollectError::Unauthorized { server: server.into() }),
             Err(f) => {
-                states
-                    .kubelet_states
-                    .insert(node.clone(), f.state(&format!("nodes/{node}/proxy/configz"), timeout));
+                states.kubelet_states.insert(node.clone(), f.state(&format!("nodes/{node}/proxy/configz")));
             }
         }
         if done % 100 == 0 || done == total {

@@ -15,6 +15,7 @@ use uuid::Uuid;
 pub use schedule::{Schedule, ScheduleError};
 
 use crate::domain::ClusterCredentials;
+use crate::egress::{Egress, EgressError};
 use crate::secrets::Cipher;
 use crate::store::audit::{self, Actor};
 use crate::store::clusters::{self, Cluster, NewCluster};
@@ -31,20 +32,42 @@ pub enum RegistryError {
     ClusterGone(Uuid),
     #[error(transparent)]
     Schedule(#[from] ScheduleError),
+    /// The server address is denied by the egress policy (nothing was stored or sent).
+    #[error("{0}")]
+    Egress(#[from] EgressError),
+    /// Certificate verification may be switched off only by an administrator.
+    #[error("only an administrator may register a cluster with insecure_skip_tls_verify")]
+    SkipVerifyNeedsAdmin,
 }
 
-/// The cluster registry: the database, the credential cipher and the default scan interval.
+/// The cluster registry: the database, the credential cipher, the default scan interval and the
+/// egress policy every cluster address must pass.
 #[derive(Debug, Clone)]
 pub struct Registry {
     pub pool: PgPool,
     pub cipher: Arc<Cipher>,
     /// Scan interval of a cluster without its own schedule.
     pub default_interval: Duration,
+    pub egress: Arc<Egress>,
 }
 
 impl Registry {
-    pub fn new(pool: PgPool, cipher: Arc<Cipher>, default_interval: Duration) -> Registry {
-        Registry { pool, cipher, default_interval: default_interval.max(Duration::from_secs(1)) }
+    pub fn new(
+        pool: PgPool,
+        cipher: Arc<Cipher>,
+        default_interval: Duration,
+        egress: Arc<Egress>,
+    ) -> Registry {
+        Registry { pool, cipher, default_interval: default_interval.max(Duration::from_secs(1)), egress }
+    }
+
+    /// What every new or changed set of credentials must pass before it is stored: the address
+    /// is allowed by the egress policy, and only an admin switches certificate verification off.
+    async fn admit(&self, creds: &ClusterCredentials, actor: &Actor) -> Result<(), RegistryError> {
+        if creds.insecure_skip_tls_verify && !actor.admin {
+            return Err(RegistryError::SkipVerifyNeedsAdmin);
+        }
+        Ok(self.egress.check_url(&creds.server).await?)
     }
 
     /// Register a cluster and (when asked) check that it answers; the connectivity outcome is
@@ -55,6 +78,7 @@ impl Registry {
         actor: &Actor,
         check_connectivity: bool,
     ) -> Result<Cluster, RegistryError> {
+        self.admit(&new.credentials, actor).await?;
         let cluster = clusters::register(&self.pool, &self.cipher, new, actor).await?;
         if check_connectivity {
             self.check_connectivity(cluster.id, &new.credentials).await
@@ -69,7 +93,7 @@ impl Registry {
         id: Uuid,
         creds: &ClusterCredentials,
     ) -> Result<Cluster, RegistryError> {
-        let outcome = crate::collect::connect::probe(creds).await;
+        let outcome = crate::collect::connect::probe(creds, &self.egress).await;
         Ok(clusters::record_connectivity(&self.pool, id, &outcome).await?)
     }
 
@@ -86,6 +110,7 @@ impl Registry {
         creds: &ClusterCredentials,
         actor: &Actor,
     ) -> Result<Cluster, RegistryError> {
+        self.admit(creds, actor).await?;
         clusters::set_credentials(&self.pool, &self.cipher, id, creds, actor).await?;
         self.check_connectivity(id, creds).await
     }

@@ -199,6 +199,7 @@ impl Snapshot {
                 name: "kubeadm-default".into(),
                 version: Some(KubeVersion { major: 1, minor: 31, git_version: "v1.31.4".into() }),
                 control_plane: ControlPlane::SelfManaged,
+                api_tls_verified: None,
             },
             at,
         );
@@ -398,6 +399,12 @@ impl Snapshot {
     }
 
     /// Set the cluster's Kubernetes version (`minor` of 1.x).
+    /// Record how the collector's connection to the API server was secured.
+    pub fn with_api_tls_verified(mut self, verified: bool) -> Snapshot {
+        self.cluster.api_tls_verified = Some(verified);
+        self
+    }
+
     pub fn with_version(mut self, minor: u32) -> Snapshot {
         let git = format!("v1.{minor}.0");
         self.cluster.version = Some(KubeVersion { major: 1, minor, git_version: git.clone() });

@@ -291,6 +291,11 @@ pub struct ClusterInfo {
     /// Whether the control plane is visible (self-managed) or hidden by a provider.
     #[serde(default)]
     pub control_plane: ControlPlane,
+    /// How the collector's own connection to the API server was secured: `Some(false)` when the
+    /// cluster is registered with `insecure_skip_tls_verify` (its certificate was not verified),
+    /// `None` when the source made no connection (a dump, an agent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_tls_verified: Option<bool>,
 }
 
 /// The Kubernetes server version.

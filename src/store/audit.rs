@@ -14,16 +14,19 @@ pub struct Actor {
     /// Username, or `system` / `cli` for actions without a logged-in user.
     pub name: String,
     pub address: Option<String>,
+    /// An administrator, or the server host itself (CLI, start-up): may do what only admins may,
+    /// such as registering a cluster without certificate verification.
+    pub admin: bool,
 }
 
 impl Actor {
     /// Palisade itself (start-up, demo fleet, scheduler).
     pub fn system() -> Actor {
-        Actor { id: None, name: "system".into(), address: None }
+        Actor { id: None, name: "system".into(), address: None, admin: true }
     }
     /// The command line on the server host.
     pub fn cli() -> Actor {
-        Actor { id: None, name: "cli".into(), address: None }
+        Actor { id: None, name: "cli".into(), address: None, admin: true }
     }
 }
 

@@ -134,6 +134,8 @@ impl From<RegistryError> for ApiError {
             RegistryError::Store(e) => e.into(),
             RegistryError::ClusterGone(id) => ApiError::NotFound(format!("no cluster with id {id}")),
             RegistryError::Schedule(e) => ApiError::BadRequest(e.to_string()),
+            RegistryError::Egress(e) => ApiError::BadRequest(e.to_string()),
+            e @ RegistryError::SkipVerifyNeedsAdmin => ApiError::Forbidden(e.to_string()),
         }
     }
 }

@@ -40,17 +40,23 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(pool: PgPool, settings: Settings, cipher: Cipher) -> AppState {
+    /// Fails when the `[egress]` settings are not valid CIDRs.
+    pub fn new(
+        pool: PgPool,
+        settings: Settings,
+        cipher: Cipher,
+    ) -> Result<AppState, crate::egress::EgressError> {
         let credential_ttl = std::time::Duration::from_secs(settings.server.credential_cache_secs);
         let analyses = Arc::new(analyses::AnalysisCache::new(settings.server.analysis_cache_entries));
         let default_interval = std::time::Duration::from_secs(settings.scheduler.default_interval_secs);
-        AppState {
+        let egress = Arc::new(crate::egress::Egress::from_settings(&settings.egress)?);
+        Ok(AppState {
             analyses,
-            registry: Registry::new(pool, Arc::new(cipher), default_interval),
+            registry: Registry::new(pool, Arc::new(cipher), default_interval, egress),
             settings: Arc::new(settings),
             token_uses: Arc::new(auth::TokenUseTracker::default()),
             credentials: Arc::new(auth::cache::CredentialCache::new(credential_ttl)),
-        }
+        })
     }
 
     /// Write a token's `last_used_at` at most once a minute, off the request path.

@@ -90,6 +90,7 @@ fn quick() -> LiveOptions {
         request_timeout: Duration::from_secs(5),
         scan_timeout: Duration::from_secs(60),
         backoff: Duration::from_millis(20),
+        egress: palisade::egress::Egress::loopback_only(),
         ..Default::default()
     }
 }

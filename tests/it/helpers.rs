@@ -80,6 +80,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
     settings.secrets.key_file = data_dir.path().join("secret.key");
     // Tests that scan turn the scheduler on themselves (tests/it/history_*.rs).
     settings.scheduler.enabled = false;
+    // Nothing a test does may leave the machine.
+    settings.egress = palisade::config::EgressSettings::loopback_only();
     adjust(&mut settings);
 
     let pool = store::connect(url.as_str(), settings.database.max_connections, Duration::from_secs(5))

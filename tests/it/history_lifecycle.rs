@@ -464,7 +464,8 @@ async fn purging_a_cluster_removes_its_findings_and_their_whole_history_and_noth
         sqlx::query_scalar("SELECT count(*) FROM finding_changes").fetch_one(&pool).await.unwrap();
     assert_eq!(total_before, 6);
 
-    let actor = palisade::store::audit::Actor { id: None, name: "tester".into(), address: None };
+    let actor =
+        palisade::store::audit::Actor { id: None, name: "tester".into(), address: None, admin: false };
     palisade::store::clusters::delete(&pool, gone, true, &actor).await.unwrap();
 
     let findings_left: i64 = sqlx::query_scalar("SELECT count(*) FROM findings WHERE cluster_id = $1")

@@ -50,7 +50,8 @@ fn app_db_url(app: &TestApp) -> String {
 }
 
 async fn replica(url: &str, cipher: Arc<Cipher>, s: SchedulerSettings) -> SchedulerHandle {
-    Scheduler::for_server(replica_pool(url).await, cipher, s).spawn()
+    Scheduler::for_server(replica_pool(url).await, cipher, s, palisade::egress::Egress::loopback_only())
+        .spawn()
 }
 
 async fn register(pool: &PgPool, cipher: &Cipher, name: &str, sim: &SimHandle) -> Uuid {
@@ -160,7 +161,7 @@ async fn more_running_scans_than_pool_connections_do_not_stall() {
         .unwrap();
     let s = SchedulerSettings { max_concurrent: 8, ..settings() };
     let started = std::time::Instant::now();
-    let handle = Scheduler::for_server(pool, app.state.cipher.clone(), s).spawn();
+    let handle = Scheduler::for_server(pool, app.state.cipher.clone(), s, app.state.egress.clone()).spawn();
     wait_for_stored_scans(&app.pool, 24, 60).await;
     let took = started.elapsed();
     handle.shutdown().await;

@@ -5,7 +5,7 @@
 //!
 //! Layers, top to bottom (a module may use only modules of lower layers, not of its own):
 //! cli → startup → web → scheduler, sim → registry → store, collect, report → frameworks, history
-//! → checks → analysis, secrets → snapshot, config → domain, crypto, telemetry.
+//! → checks → analysis, secrets, egress → snapshot, config → domain, crypto, telemetry.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("config", 1),
     ("snapshot", 1),
     ("secrets", 2),
+    ("egress", 2),
     ("analysis", 2),
     ("checks", 3),
     ("frameworks", 4),

@@ -17,6 +17,7 @@ mod collect_dump;
 mod collect_live;
 mod collect_scan;
 mod dashboard;
+mod egress;
 mod helpers;
 mod history_api;
 mod history_lifecycle;

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::ListParams;
-use palisade::collect::client::ClientTimeouts;
+use palisade::egress::Egress;
 use palisade::sim::{
     sample, Access, ClusterBuilder, FaultRule, SimConfig, SimHandle, SimServer, SimSettings,
 };
@@ -149,7 +149,7 @@ async fn kube_rs_reads_typed_pods_nodes_and_configz_through_the_credentials() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let sim = kubeadm_default().await;
     for creds in [sim.credentials(), sim.cert_credentials()] {
-        let client = creds.client(ClientTimeouts::default()).unwrap();
+        let client = creds.client(&Egress::loopback_only()).unwrap();
         let pods: kube::Api<Pod> = kube::Api::all(client.clone());
         let mut names = Vec::new();
         let mut params = ListParams::default().limit(5);

@@ -74,8 +74,12 @@ pub async fn attempt_login(
     if by_account >= a.max_failed_logins || by_address >= a.max_failed_logins * 4 {
         return Err(ApiError::TooManyRequests(a.failed_login_window_secs as u64));
     }
-    let actor =
-        Actor { id: None, name: username.chars().take(64).collect(), address: Some(address.to_string()) };
+    let actor = Actor {
+        id: None,
+        name: username.chars().take(64).collect(),
+        address: Some(address.to_string()),
+        admin: false,
+    };
     match users::authenticate(&state.pool, username, password).await? {
         Some(user) => {
             let ttl = chrono::Duration::hours(a.session_ttl_hours);

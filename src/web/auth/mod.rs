@@ -63,7 +63,12 @@ impl Authenticated {
 
     /// The audit-log actor for this caller.
     pub fn actor(&self) -> Actor {
-        Actor { id: Some(self.user_id), name: self.username.clone(), address: self.address.clone() }
+        Actor {
+            id: Some(self.user_id),
+            name: self.username.clone(),
+            address: self.address.clone(),
+            admin: self.role >= Role::Admin,
+        }
     }
 
     /// For HTML form posts: the submitted token must be the session's CSRF token.
