@@ -31,6 +31,7 @@ mod rbac_api;
 mod rbac_checks;
 mod rbac_cli;
 mod rbac_samples;
+mod scheduler_quarantine;
 mod sim_api;
 mod sim_demo;
 mod sim_kubectl;
