@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod input;
 pub mod ui;
 
 use std::sync::Arc;
