@@ -1,16 +1,17 @@
 //! `palisade rbac`: "who can VERB RESOURCE" and "what can SUBJECT do" on a dump or snapshot.
 //!
-//! Parsing (resource names, API groups, subject kinds) happens here at the edge; the answers come
-//! from [`crate::analysis::rbac`]. Output is a table for people or JSON (`--output json`).
+//! Requests and subjects are parsed and answered by [`crate::analysis::rbac`] (as for the API);
+//! this module loads the evidence and renders the answer: a table for people or JSON
+//! (`--output json`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 
 use crate::analysis::rbac::{
-    describe_rule, describe_subject, Identity, Permissions, Rbac, Request, WhoCan, WhoCanIndex,
+    describe_rule, describe_subject, parse_request, Identity, Permissions, Rbac, WhoCan, WhoCanIndex,
 };
 use crate::snapshot::Snapshot;
 
@@ -123,128 +124,6 @@ pub fn subject(args: &SubjectArgs) -> anyhow::Result<String> {
     })
 }
 
-/// Built-in resources and their API group, so `deployments` needs no `.apps`.
-const BUILTIN_GROUPS: &[(&str, &[&str])] = &[
-    (
-        "",
-        &[
-            "pods",
-            "services",
-            "endpoints",
-            "configmaps",
-            "secrets",
-            "serviceaccounts",
-            "namespaces",
-            "nodes",
-            "persistentvolumes",
-            "persistentvolumeclaims",
-            "replicationcontrollers",
-            "events",
-            "limitranges",
-            "resourcequotas",
-            "podtemplates",
-            "bindings",
-            "componentstatuses",
-            "users",
-            "groups",
-        ],
-    ),
-    ("apps", &["deployments", "replicasets", "daemonsets", "statefulsets", "controllerrevisions"]),
-    ("batch", &["jobs", "cronjobs"]),
-    ("rbac.authorization.k8s.io", &["roles", "clusterroles", "rolebindings", "clusterrolebindings"]),
-    ("networking.k8s.io", &["networkpolicies", "ingresses", "ingressclasses"]),
-    ("policy", &["poddisruptionbudgets"]),
-    ("certificates.k8s.io", &["certificatesigningrequests", "signers"]),
-    (
-        "admissionregistration.k8s.io",
-        &[
-            "mutatingwebhookconfigurations",
-            "validatingwebhookconfigurations",
-            "validatingadmissionpolicies",
-            "validatingadmissionpolicybindings",
-        ],
-    ),
-    ("storage.k8s.io", &["storageclasses", "csidrivers", "csinodes", "volumeattachments"]),
-    ("coordination.k8s.io", &["leases"]),
-    ("authentication.k8s.io", &["tokenreviews", "uids", "userextras"]),
-    (
-        "authorization.k8s.io",
-        &[
-            "subjectaccessreviews",
-            "selfsubjectaccessreviews",
-            "localsubjectaccessreviews",
-            "selfsubjectrulesreviews",
-        ],
-    ),
-    ("apiextensions.k8s.io", &["customresourcedefinitions"]),
-    ("scheduling.k8s.io", &["priorityclasses"]),
-    ("autoscaling", &["horizontalpodautoscalers"]),
-    ("discovery.k8s.io", &["endpointslices"]),
-    ("node.k8s.io", &["runtimeclasses"]),
-];
-
-/// Parse `VERB RESOURCE` as the CLI and the API accept it.
-pub fn parse_request(
-    verb: &str,
-    resource: &str,
-    namespace: Option<&str>,
-    name: Option<&str>,
-) -> anyhow::Result<Request> {
-    let verb = verb.trim();
-    if verb.is_empty() || verb.contains(char::is_whitespace) {
-        bail!("the verb must be one word such as get, list, create or `*`, got `{verb}`");
-    }
-    let resource = resource.trim();
-    if resource.starts_with('/') {
-        if namespace.is_some() || name.is_some() {
-            bail!("a non-resource URL such as `{resource}` has no namespace or name");
-        }
-        return Ok(Request::non_resource(verb, resource));
-    }
-    if resource.is_empty() || resource.contains(char::is_whitespace) {
-        bail!("the resource must look like pods, deployments.apps or pods/exec, got `{resource}`");
-    }
-    if let Some(ns) = namespace {
-        if ns.is_empty() {
-            bail!("the namespace must not be empty (leave out -n for a cluster-wide request)");
-        }
-    }
-    let (type_part, sub) = match resource.split_once('/') {
-        Some((t, s)) if !s.is_empty() && !s.contains('/') => (t, Some(s)),
-        Some(_) => bail!("`{resource}` is not RESOURCE or RESOURCE/SUBRESOURCE"),
-        None => (resource, None),
-    };
-    let (plural, group) = if type_part == "*" {
-        ("*", "*".to_string())
-    } else {
-        match type_part.split_once('.') {
-            Some((plural, group)) => (plural, group.to_string()),
-            None => {
-                let group = BUILTIN_GROUPS
-                    .iter()
-                    .find(|(_, list)| list.contains(&type_part))
-                    .map(|(g, _)| g.to_string())
-                    .ok_or_else(|| {
-                        anyhow::anyhow!(
-                            "`{type_part}` is not a built-in resource; name its API group as RESOURCE.GROUP \
-                             (e.g. widgets.example.com)"
-                        )
-                    })?;
-                (type_part, group)
-            }
-        }
-    };
-    let combined = match sub {
-        Some(s) => format!("{plural}/{s}"),
-        None => plural.to_string(),
-    };
-    let mut request = Request::resource(verb, &group, &combined, namespace);
-    if let Some(n) = name {
-        request = request.named(n);
-    }
-    Ok(request)
-}
-
 fn table(rows: &[Vec<String>]) -> String {
     let cols = rows.first().map(Vec::len).unwrap_or(0);
     let widths: Vec<usize> =
@@ -333,47 +212,4 @@ pub fn render_permissions(p: &Permissions) -> String {
         let _ = writeln!(out, "\nwarning: the answer may be incomplete: {gap}");
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::analysis::rbac::Target;
-
-    #[test]
-    fn resources_are_parsed_with_their_group_and_subresource() {
-        let r = parse_request("create", "pods/exec", Some("a"), None).unwrap();
-        assert_eq!(
-            r.target,
-            Target::Resource {
-                api_group: "".into(),
-                resource: "pods".into(),
-                subresource: Some("exec".into()),
-                name: None,
-                namespace: Some("a".into()),
-            }
-        );
-        let r = parse_request("get", "deployments", None, Some("web")).unwrap();
-        assert!(
-            matches!(r.target, Target::Resource { ref api_group, ref name, .. } if api_group == "apps" && name.as_deref() == Some("web"))
-        );
-        let r = parse_request("get", "widgets.example.com", None, None).unwrap();
-        assert!(matches!(r.target, Target::Resource { ref api_group, .. } if api_group == "example.com"));
-        assert!(matches!(
-            parse_request("get", "/metrics", None, None).unwrap().target,
-            Target::NonResource { .. }
-        ));
-    }
-
-    #[test]
-    fn bad_requests_get_a_clear_error() {
-        let err = parse_request("get", "widgets", None, None).unwrap_err().to_string();
-        assert!(err.contains("RESOURCE.GROUP"), "{err}");
-        assert!(parse_request("get", "pods/a/b", None, None).is_err());
-        assert!(parse_request("get it", "pods", None, None).is_err());
-        assert!(parse_request("get", "/healthz", Some("ns"), None).is_err());
-        assert!(parse_request("get", "pods", Some(""), None).is_err());
-        assert!(Identity::from_subject("ServiceAccount", "no-namespace").is_err());
-        assert!(Identity::from_subject("Robot", "r2").is_err());
-    }
 }

@@ -33,14 +33,6 @@ const LAYERS: &[(&str, u8)] = &[
     ("cli", 10),
 ];
 
-/// Upward imports tolerated for now, as (file, exact path). Each names one item, so nothing else
-/// can slip through it, and once the item moves the entry admits nothing.
-const TOLERATED: &[(&str, &str)] = &[
-    // RBAC request parsing moves to `analysis` on the branch that splits analysis/rbac (issue 11);
-    // remove this entry when that lands.
-    ("src/web/api/rbac.rs", "crate::cli::rbac::parse_request"),
-];
-
 fn layer(module: &str) -> Option<u8> {
     LAYERS.iter().find(|(m, _)| *m == module).map(|(_, l)| *l)
 }
@@ -177,9 +169,6 @@ fn no_module_imports_one_above_it() {
         let code = library_code(&std::fs::read_to_string(file).unwrap());
         for (module, path) in crate_paths(&code) {
             if module == own || module.is_empty() {
-                continue;
-            }
-            if TOLERATED.iter().any(|(f, p)| *f == shown && path.starts_with(p)) {
                 continue;
             }
             match layer(&module) {

@@ -33,6 +33,7 @@ use crate::snapshot::{Binding, PolicyRule, Role, Snapshot, Subject};
 mod aggregation;
 mod defaults;
 mod matching;
+mod request;
 mod resolve;
 #[cfg(test)]
 mod tests;
@@ -42,6 +43,7 @@ mod who_can;
 use aggregation::resolve_aggregation;
 pub use defaults::{system_grant, system_grants};
 pub use matching::{rule_allows, rule_matches, RuleMatch};
+pub use request::{parse_request, RequestError};
 use resolve::subject_key;
 pub use resolve::Rbac;
 pub use views::{describe_rule, describe_subject, BindingView, GrantView, Permissions, RoleView, RuleView};

@@ -380,3 +380,40 @@ fn a_backdoor_subject_on_a_default_binding_is_not_a_system_grant() {
     );
     assert!(system_grant(&renamed, &renamed.subjects[0]).is_none());
 }
+
+#[test]
+fn resources_are_parsed_with_their_group_and_subresource() {
+    let r = parse_request("create", "pods/exec", Some("a"), None).unwrap();
+    assert_eq!(
+        r.target,
+        Target::Resource {
+            api_group: "".into(),
+            resource: "pods".into(),
+            subresource: Some("exec".into()),
+            name: None,
+            namespace: Some("a".into()),
+        }
+    );
+    let r = parse_request("get", "deployments", None, Some("web")).unwrap();
+    assert!(
+        matches!(r.target, Target::Resource { ref api_group, ref name, .. } if api_group == "apps" && name.as_deref() == Some("web"))
+    );
+    let r = parse_request("get", "widgets.example.com", None, None).unwrap();
+    assert!(matches!(r.target, Target::Resource { ref api_group, .. } if api_group == "example.com"));
+    assert!(matches!(
+        parse_request("get", "/metrics", None, None).unwrap().target,
+        Target::NonResource { .. }
+    ));
+}
+
+#[test]
+fn bad_requests_get_a_clear_error() {
+    let err = parse_request("get", "widgets", None, None).unwrap_err().to_string();
+    assert!(err.contains("RESOURCE.GROUP"), "{err}");
+    assert!(parse_request("get", "pods/a/b", None, None).is_err());
+    assert!(parse_request("get it", "pods", None, None).is_err());
+    assert!(parse_request("get", "/healthz", Some("ns"), None).is_err());
+    assert!(parse_request("get", "pods", Some(""), None).is_err());
+    assert!(Identity::from_subject("ServiceAccount", "no-namespace").is_err());
+    assert!(Identity::from_subject("Robot", "r2").is_err());
+}

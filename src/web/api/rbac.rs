@@ -7,8 +7,7 @@ use actix_web::{get, web};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::analysis::rbac::{Identity, Permissions, Rbac, WhoCan, WhoCanIndex};
-use crate::cli::rbac::parse_request;
+use crate::analysis::rbac::{parse_request, Identity, Permissions, Rbac, WhoCan, WhoCanIndex};
 use crate::domain::Role;
 use crate::snapshot::Snapshot;
 use crate::store::{clusters, scans};
