@@ -4,6 +4,7 @@ mod api_auth;
 mod api_clusters;
 mod api_health;
 mod api_input_edge;
+mod api_token_lifetime;
 mod api_tokens;
 mod api_users;
 mod browser;
