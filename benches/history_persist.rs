@@ -53,7 +53,8 @@ fn results(n: usize, variant: usize) -> Vec<CheckResult> {
 
 async fn persist(pool: &PgPool, cluster: Uuid, results: Vec<CheckResult>) -> anyhow::Result<Duration> {
     scans::request(pool, cluster, None).await?;
-    let claim = scans::claim(pool, "bench", 1, None, Duration::from_secs(60)).await?.pop().expect("claimed");
+    let claim =
+        scans::claim(pool, "bench", 1, None, Duration::from_secs(60), 3).await?.pop().expect("claimed");
     let outcome = ScanOutcome { results, snapshot: None, partial: false };
     let t = Instant::now();
     scans::complete(pool, &claim, &outcome, 0).await?;

@@ -189,6 +189,9 @@ pub struct SchedulerSettings {
     pub scan_timeout_secs: u64,
     /// Attempts per scan including the first; a failure with attempts left queues a retry.
     pub max_attempts: i32,
+    /// A scan whose lease expired this many times (each a takeover) is failed as quarantined
+    /// instead of being run again: it crashed or hung every replica that ran it.
+    pub max_takeovers: i32,
     /// First retry delay; doubles per attempt up to `retry_max_secs`.
     pub retry_base_secs: u64,
     pub retry_max_secs: u64,
@@ -209,6 +212,7 @@ impl Default for SchedulerSettings {
             lease_secs: 30,
             scan_timeout_secs: 600,
             max_attempts: 3,
+            max_takeovers: 3,
             retry_base_secs: 30,
             retry_max_secs: 900,
             snapshots_kept: 3,

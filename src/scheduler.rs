@@ -47,6 +47,8 @@ pub enum ScanFailure {
     ChecksCrashed(#[source] tokio::task::JoinError),
     #[error("the scan timed out after {0} seconds")]
     TimedOut(u64),
+    #[error("quarantined after {0} takeovers: the scan crashed or hung every replica that ran it")]
+    Quarantined(i32),
 }
 
 /// Reports progress of a running scan; the runner stores the latest value with each heartbeat.
@@ -274,7 +276,13 @@ impl Scheduler {
         .await?;
         let free = s.max_concurrent.saturating_sub(running.len()) as i64;
         let global = (s.global_max_concurrent > 0).then_some(s.global_max_concurrent);
-        let claimed = scans::claim(&self.pool, &self.owner, free, global, self.lease()).await?;
+        let max_takeovers = s.max_takeovers.max(1);
+        let reason = ScanFailure::Quarantined(max_takeovers).to_string();
+        for q in scans::quarantine(&self.pool, max_takeovers, &reason).await? {
+            tracing::error!(scan = %q.id, cluster = %q.cluster_id, takeovers = q.takeovers, "{reason}");
+        }
+        let claimed =
+            scans::claim(&self.pool, &self.owner, free, global, self.lease(), max_takeovers).await?;
         for claim in claimed {
             if claim.taken_over {
                 tracing::warn!(scan = %claim.id, cluster = %claim.cluster_id, "took over a scan whose lease expired");

@@ -52,6 +52,7 @@ impl Application {
                         )),
                 )
                 .wrap(actix_web::middleware::from_fn(crate::web::auth::resolve_identity))
+                .wrap(actix_web::middleware::from_fn(crate::web::input::reject_unstorable_text))
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .configure(|cfg| crate::web::configure(cfg, body_limit))

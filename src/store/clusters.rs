@@ -41,6 +41,9 @@ pub struct Cluster {
     pub last_server_version: Option<String>,
     /// Why the last check failed, in words (TLS errors explained).
     pub last_error: Option<String>,
+    /// Set while the cluster's newest scan is quarantined (it crashed or hung every replica that
+    /// ran it): the reason, in words. Cleared when the next scan starts.
+    pub quarantined: Option<String>,
 }
 
 /// What to register.
@@ -79,7 +82,9 @@ pub struct ClusterPatch {
 
 const COLUMNS: &str =
     "id, name, server_url, auth_kind, labels, cluster_group, enabled, insecure_skip_tls_verify, \
-     created_at, updated_at, last_checked_at, last_reachable, last_server_version, last_error";
+     created_at, updated_at, last_checked_at, last_reachable, last_server_version, last_error, \
+     (SELECT q.error FROM cluster_scan_state qs JOIN scans q ON q.id = qs.last_scan_id \
+      WHERE qs.cluster_id = clusters.id AND q.quarantined) AS quarantined";
 
 fn name_conflict(e: sqlx::Error, name: &str) -> StoreError {
     if is_unique_violation(&e) {

@@ -94,11 +94,12 @@ pub struct ScanRow {
     pub total_results: Option<i32>,
     pub changes: Option<i32>,
     pub detail_pruned: bool,
+    pub quarantined: bool,
 }
 
 const SCAN_COLUMNS: &str = "id, cluster_id, trigger, state, attempt, requested_by, queued_at, not_before, \
     started_at, finished_at, lease_expires_at, takeovers, progress, error, result_seq, counts, score, failures, \
-    total_results, changes, detail_pruned";
+    total_results, changes, detail_pruned, quarantined";
 
 /// A scan as the API shows it.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -129,6 +130,9 @@ pub struct Scan {
     pub changes: Option<i32>,
     /// True when the retention policy removed this scan's per-result detail (summary kept).
     pub detail_pruned: bool,
+    /// True when the scan was failed for crashing or hanging every replica that ran it; it is
+    /// not retried before the cluster's next due time.
+    pub quarantined: bool,
 }
 
 impl ScanRow {
@@ -163,6 +167,7 @@ impl ScanRow {
             summary,
             changes: self.changes,
             detail_pruned: self.detail_pruned,
+            quarantined: self.quarantined,
         })
     }
 }
@@ -345,7 +350,42 @@ pub struct Claimed {
     pub taken_over: bool,
 }
 
-/// Claim up to `max` scans: queued ones that may start, and running ones whose lease expired.
+/// A scan failed by [`quarantine`].
+#[derive(Debug, Clone, FromRow)]
+pub struct Quarantined {
+    pub id: Uuid,
+    pub cluster_id: Uuid,
+    pub takeovers: i32,
+}
+
+/// Fail, with `reason` and no retry, every running scan whose lease expired and that has already
+/// been taken over `max_takeovers - 1` times: this expiry is its last takeover. Such scans are
+/// never claimed again ([`claim`] skips them); the cluster's next scan comes at its next due time.
+#[tracing::instrument(skip_all)]
+pub async fn quarantine(
+    pool: &PgPool,
+    max_takeovers: i32,
+    reason: &str,
+) -> Result<Vec<Quarantined>, StoreError> {
+    Ok(sqlx::query_as::<_, Quarantined>(
+        "WITH poisoned AS (
+             SELECT id FROM scans
+             WHERE state = 'running' AND lease_expires_at <= now() AND takeovers + 1 >= $1
+             FOR UPDATE SKIP LOCKED
+         )
+         UPDATE scans s SET state = 'failed', finished_at = now(), lease_expires_at = NULL,
+                            takeovers = s.takeovers + 1, quarantined = true, error = $2
+         FROM poisoned WHERE s.id = poisoned.id
+         RETURNING s.id, s.cluster_id, s.takeovers",
+    )
+    .bind(max_takeovers)
+    .bind(reason)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Claim up to `max` scans: queued ones that may start, and running ones whose lease expired
+/// with fewer than `max_takeovers - 1` takeovers (the others are for [`quarantine`]).
 /// With `global_limit`, never lets more than that many scans run (with live leases) across all
 /// replicas; claims are serialized by an advisory lock so the count is exact.
 #[tracing::instrument(skip_all, fields(owner = owner))]
@@ -355,6 +395,7 @@ pub async fn claim(
     max: i64,
     global_limit: Option<i64>,
     lease: Duration,
+    max_takeovers: i32,
 ) -> Result<Vec<Claimed>, StoreError> {
     if max <= 0 {
         return Ok(Vec::new());
@@ -379,7 +420,7 @@ pub async fn claim(
         "WITH picked AS (
              SELECT id, state FROM scans
              WHERE (state = 'queued' AND not_before <= now())
-                OR (state = 'running' AND lease_expires_at <= now())
+                OR (state = 'running' AND lease_expires_at <= now() AND takeovers + 1 < $4)
              ORDER BY not_before, queued_at
              LIMIT $1 FOR UPDATE SKIP LOCKED
          )
@@ -396,6 +437,7 @@ pub async fn claim(
     .bind(max)
     .bind(&token_prefix)
     .bind(lease.as_secs_f64())
+    .bind(max_takeovers)
     .fetch_all(&mut *tx)
     .await?;
     if !claimed.is_empty() {

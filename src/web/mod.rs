@@ -6,6 +6,7 @@ pub mod analyses;
 pub mod api;
 pub mod auth;
 pub mod error;
+pub mod input;
 pub mod ui;
 
 use std::sync::Arc;

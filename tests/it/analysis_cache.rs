@@ -18,7 +18,7 @@ fn shop() -> Snapshot {
 
 async fn store(app: &TestApp, cluster: Uuid, snapshot: Snapshot) {
     scans::request(&app.pool, cluster, None).await.unwrap();
-    let claim = scans::claim(&app.pool, "test", 1, None, Duration::from_secs(30)).await.unwrap().remove(0);
+    let claim = scans::claim(&app.pool, "test", 1, None, Duration::from_secs(30), 3).await.unwrap().remove(0);
     scans::complete(
         &app.pool,
         &claim,

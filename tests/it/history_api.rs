@@ -35,8 +35,10 @@ async fn cluster(app: &TestApp, name: &str) -> Uuid {
 
 async fn store(app: &TestApp, cluster: Uuid, results: Vec<CheckResult>, day: u32) -> Uuid {
     let (queued, _) = scans::request(&app.pool, cluster, None).await.unwrap();
-    let claim =
-        scans::claim(&app.pool, "test", 1, None, std::time::Duration::from_secs(30)).await.unwrap().remove(0);
+    let claim = scans::claim(&app.pool, "test", 1, None, std::time::Duration::from_secs(30), 3)
+        .await
+        .unwrap()
+        .remove(0);
     let at = Utc.with_ymd_and_hms(2026, 4, day, 12, 0, 0).unwrap();
     scans::complete_as_of(
         &app.pool,

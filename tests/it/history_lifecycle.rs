@@ -40,7 +40,7 @@ fn r(check: &str, pod: &str, area: Area, severity: Severity, status: Status, evi
 async fn scan(pool: &PgPool, cluster: Uuid, results: Vec<CheckResult>, when: DateTime<Utc>) -> ScanRow {
     let (queued, created) = scans::request(pool, cluster, Some("tester")).await.unwrap();
     assert!(created);
-    let claims = scans::claim(pool, "test", 10, None, std::time::Duration::from_secs(60)).await.unwrap();
+    let claims = scans::claim(pool, "test", 10, None, std::time::Duration::from_secs(60), 3).await.unwrap();
     let claim = claims.into_iter().find(|c| c.id == queued.id).expect("the queued scan is claimed");
     let partial = results.iter().any(|r| r.status == Status::Unknown);
     scans::complete_as_of(pool, &claim, &ScanOutcome { results, snapshot: None, partial }, 1, Some(when))
@@ -395,8 +395,10 @@ async fn only_the_newest_snapshots_are_kept_and_the_latest_is_served() {
     assert!(scans::latest_snapshot(&pool, c).await.unwrap().is_none());
     for day in 1..=4 {
         let (queued, _) = scans::request(&pool, c, None).await.unwrap();
-        let claim =
-            scans::claim(&pool, "test", 1, None, std::time::Duration::from_secs(30)).await.unwrap().remove(0);
+        let claim = scans::claim(&pool, "test", 1, None, std::time::Duration::from_secs(30), 3)
+            .await
+            .unwrap()
+            .remove(0);
         assert_eq!(claim.id, queued.id);
         let snap = palisade::snapshot::Snapshot::new(
             palisade::snapshot::ClusterInfo { name: format!("snaps-day-{day}"), ..Default::default() },
@@ -419,12 +421,12 @@ async fn the_global_limit_caps_running_scans_across_replicas() {
         scans::request(&pool, c, None).await.unwrap();
     }
     let lease = std::time::Duration::from_secs(30);
-    let a = scans::claim(&pool, "replica-a", 10, Some(2), lease).await.unwrap();
+    let a = scans::claim(&pool, "replica-a", 10, Some(2), lease, 3).await.unwrap();
     assert_eq!(a.len(), 2);
-    let b = scans::claim(&pool, "replica-b", 10, Some(2), lease).await.unwrap();
+    let b = scans::claim(&pool, "replica-b", 10, Some(2), lease, 3).await.unwrap();
     assert!(b.is_empty(), "two already run fleet-wide");
     scans::fail(&pool, &a[0], "the cluster could not be reached", None).await.unwrap();
-    let b = scans::claim(&pool, "replica-b", 10, Some(2), lease).await.unwrap();
+    let b = scans::claim(&pool, "replica-b", 10, Some(2), lease, 3).await.unwrap();
     assert_eq!(b.len(), 1, "a slot freed up");
     // A stale token cannot write: the run that lost its lease is fenced out.
     let stale = scans::Claimed { lease_token: "replica-a/stale".into(), ..b[0].clone() };

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::helpers::{spawn_app, test_server_url, TestApp};
 use crate::history_support::{fresh_pool_on, PrivatePostgres};
 
-async fn start_sim(faults: Vec<FaultRule>) -> SimHandle {
+pub(crate) async fn start_sim(faults: Vec<FaultRule>) -> SimHandle {
     palisade::startup::install_crypto_provider();
     let cluster = sample::load_dir(sample::samples_dir().join("kubeadm-default")).expect("sample loads");
     let mut config = SimConfig::new(cluster);
@@ -28,7 +28,7 @@ async fn start_sim(faults: Vec<FaultRule>) -> SimHandle {
     SimServer::start(config).await.expect("simulator starts")
 }
 
-fn settings() -> SchedulerSettings {
+pub(crate) fn settings() -> SchedulerSettings {
     SchedulerSettings {
         tick_millis: 100,
         lease_secs: 3,
@@ -44,17 +44,17 @@ async fn replica_pool(url: &str) -> PgPool {
     sqlx::postgres::PgPoolOptions::new().max_connections(4).connect(url).await.expect("replica connects")
 }
 
-fn app_db_url(app: &TestApp) -> String {
+pub(crate) fn app_db_url(app: &TestApp) -> String {
     let base = test_server_url();
     format!("{}/{}", base.rsplit_once('/').map(|(b, _)| b).unwrap_or(&base), app.db_name)
 }
 
-async fn replica(url: &str, cipher: Arc<Cipher>, s: SchedulerSettings) -> SchedulerHandle {
+pub(crate) async fn replica(url: &str, cipher: Arc<Cipher>, s: SchedulerSettings) -> SchedulerHandle {
     Scheduler::for_server(replica_pool(url).await, cipher, s, palisade::egress::Egress::loopback_only())
         .spawn()
 }
 
-async fn register(pool: &PgPool, cipher: &Cipher, name: &str, sim: &SimHandle) -> Uuid {
+pub(crate) async fn register(pool: &PgPool, cipher: &Cipher, name: &str, sim: &SimHandle) -> Uuid {
     let new = NewCluster {
         name: name.parse().unwrap(),
         labels: Labels::default(),
@@ -66,7 +66,7 @@ async fn register(pool: &PgPool, cipher: &Cipher, name: &str, sim: &SimHandle) -
 }
 
 /// Poll `check` every 200 ms until it returns `Some`, or fail after `secs` seconds.
-async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+pub(crate) async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,

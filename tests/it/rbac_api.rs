@@ -15,8 +15,10 @@ async fn cluster_with_snapshot(app: &TestApp, name: &str) -> Uuid {
     let dir = kubeadm_default_with(BACKDOOR);
     let snapshot = dump::collect(dir.path()).unwrap();
     scans::request(&app.pool, id, None).await.unwrap();
-    let claim =
-        scans::claim(&app.pool, "test", 1, None, std::time::Duration::from_secs(30)).await.unwrap().remove(0);
+    let claim = scans::claim(&app.pool, "test", 1, None, std::time::Duration::from_secs(30), 3)
+        .await
+        .unwrap()
+        .remove(0);
     scans::complete(
         &app.pool,
         &claim,

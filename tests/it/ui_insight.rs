@@ -26,7 +26,7 @@ async fn store(app: &TestApp, cluster: Uuid, snapshot: Snapshot) {
     // The scheduler keeps one state row per cluster (where the newest results are recorded).
     scans::ensure_cluster_states(&app.pool).await.unwrap();
     scans::request(&app.pool, cluster, None).await.unwrap();
-    let claim = scans::claim(&app.pool, "test", 1, None, Duration::from_secs(30)).await.unwrap().remove(0);
+    let claim = scans::claim(&app.pool, "test", 1, None, Duration::from_secs(30), 3).await.unwrap().remove(0);
     scans::complete(&app.pool, &claim, &ScanOutcome { results, snapshot: Some(snapshot), partial: false }, 5)
         .await
         .unwrap();

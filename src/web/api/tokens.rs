@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::domain::Role;
 use crate::store::audit;
 use crate::store::tokens::{self, ApiToken};
-use crate::web::auth::Authenticated;
+use crate::web::auth::{Authenticated, Via};
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
 
@@ -121,6 +121,28 @@ pub async fn create(
     }
     if body.expires_at.is_some_and(|t| t <= Utc::now()) {
         return Err(ApiError::BadRequest("expires_at is in the past".into()));
+    }
+    // A token made with a token cannot outlive it: otherwise a stolen short-lived token could
+    // mint itself a permanent successor.
+    if let Via::Token { id } = who.via {
+        let parent = tokens::get(&state.pool, id).await?.and_then(|t| t.expires_at);
+        if let Some(limit) = parent {
+            match body.expires_at {
+                None => {
+                    return Err(ApiError::BadRequest(format!(
+                        "a token created with a token cannot outlive it: set expires_at no later than {}",
+                        limit.to_rfc3339()
+                    )))
+                }
+                Some(t) if t > limit => {
+                    return Err(ApiError::BadRequest(format!(
+                        "a token created with a token cannot outlive it: expires_at must be no later than {}",
+                        limit.to_rfc3339()
+                    )))
+                }
+                Some(_) => {}
+            }
+        }
     }
     let (token, secret) = tokens::create(&state.pool, who.user_id, name, role, body.expires_at).await?;
     audit::record(
