@@ -19,7 +19,7 @@ use crate::snapshot::{
     Binding, ClusterInfo, Component, ComponentKind, ConfigFile, ContainerPort, ControlPlane, Evidence,
     EvidenceState, FilePurpose, Flags, Gap, GapReason, IpBlock, KubeVersion, Kubelet, LabelSelector, Labels,
     Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, Node, NodeAddress,
-    Origin, OwnerRef, Pod, PolicyRule, PortRef, Role, RoleRef, SecretMeta, SelectorRequirement,
+    Origin, OwnerRef, Pod, PolicyRule, PortRef, Program, Role, RoleRef, SecretMeta, SelectorRequirement,
     ServiceAccount, Snapshot, Subject, Workload,
 };
 
@@ -775,10 +775,7 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
     let (kind, container) = found?;
     let mut tokens: Vec<String> = strings(container, "command");
     tokens.extend(strings(container, "args"));
-    // `sh -c "kube-apiserver --flag …"`: the flags are inside the script.
-    if tokens.len() >= 3 && tokens[0].ends_with("sh") && tokens[1] == "-c" {
-        tokens = tokens[2].split_whitespace().map(str::to_string).collect();
-    }
+    // `sh -c "exec kube-apiserver --flag …"`: `from_container` splits the script as the shell does.
     let env = array(container, "env")
         .iter()
         .filter_map(|e| {
@@ -797,7 +794,7 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
         name: if pod_name.is_empty() { kind.as_str().to_string() } else { pod_name },
         node,
         origin,
-        flags: Flags::parse(&tokens),
+        flags: Flags::from_container(Program::Component(kind), &tokens),
         env,
     })
 }
@@ -1005,7 +1002,7 @@ fn purpose_of(components: &[Component], node: Option<&str>, path: &str) -> FileP
         let named = components
             .iter()
             .filter(|c| c.kind == *kind && (node.is_none() || c.node.is_none() || c.node.as_deref() == node))
-            .any(|c| c.flag(flag) == Some(path));
+            .any(|c| c.flag(flag).as_deref() == Some(path));
         if named {
             return *purpose;
         }
@@ -1106,8 +1103,14 @@ pub fn kubeadm_components(config: &Value, origin: &Origin) -> Vec<Component> {
     ];
     let build = |kind: ComponentKind, base: Vec<String>, section: Option<&Value>| {
         let mut flags = Flags::parse(&base);
-        for (k, v) in extra_args(section) {
-            flags.set(&k, Some(&v));
+        // kubeadm replaces its own flag of that name; a v1beta4 list may repeat a name and every
+        // entry is kept, in order (a slice flag then appends them).
+        let extra = extra_args(section);
+        for (k, _) in &extra {
+            flags.remove(k);
+        }
+        for (k, v) in &extra {
+            flags.push(k, Some(v));
         }
         Component {
             kind,
@@ -1169,7 +1172,7 @@ mod tests {
         let api: Vec<_> = snap.components_of(ComponentKind::KubeApiserver).collect();
         assert_eq!(api.len(), 1);
         assert_eq!(api[0].node.as_deref(), Some("cp-1"));
-        assert_eq!(api[0].flag("authorization-mode"), Some("Node,RBAC"));
+        assert_eq!(api[0].flag("authorization-mode").as_deref(), Some("Node,RBAC"));
         assert_eq!(api[0].env.get("A").map(String::as_str), Some("1"));
         assert!(!api[0].env.contains_key("S"));
         assert_eq!(snap.cluster.control_plane, ControlPlane::SelfManaged);
@@ -1188,7 +1191,7 @@ mod tests {
         let snap = r.finish("c", complete());
         let api: Vec<_> = snap.components_of(ComponentKind::KubeApiserver).collect();
         assert_eq!(api.len(), 1);
-        assert_eq!(api[0].flag("profiling"), Some("false"));
+        assert_eq!(api[0].flag("profiling").as_deref(), Some("false"));
         assert_eq!(api[0].name, "kube-apiserver-cp-1");
     }
 
@@ -1280,8 +1283,8 @@ apiServer:\n  extraArgs:\n  - name: profiling\n    value: \"false\"\n"}});
         let snap = r.finish("c", complete());
         let api = snap.components_of(ComponentKind::KubeApiserver).next().unwrap();
         assert_eq!(api.name, "kubeadm-config");
-        assert_eq!(api.flag("profiling"), Some("false"));
-        assert_eq!(api.flag("authorization-mode"), Some("Node,RBAC"));
+        assert_eq!(api.flag("profiling").as_deref(), Some("false"));
+        assert_eq!(api.flag("authorization-mode").as_deref(), Some("Node,RBAC"));
         assert_eq!(snap.cluster.control_plane, ControlPlane::SelfManaged);
         assert!(snap.files.iter().any(|f| f.purpose == FilePurpose::KubeadmClusterConfiguration));
     }

@@ -13,6 +13,7 @@ mod cli;
 mod collect_dump;
 mod collect_live;
 mod collect_scan;
+mod evidence_flags;
 mod helpers;
 mod history_api;
 mod history_lifecycle;
