@@ -8,7 +8,7 @@
 use serde::Deserialize;
 
 use crate::domain::{Area, Severity, Status};
-use crate::snapshot::{Component, ComponentKind, Snapshot};
+use crate::snapshot::{Component, ComponentKind, FlagValue, Snapshot};
 
 use super::component::{flag_checks, for_each_component, judge_rule, lookup, rule};
 use super::eval::Op;
@@ -675,11 +675,16 @@ struct AuthorizerEntry {
 
 /// The authorizers an API server runs, and how that was seen. `Err` = cannot be decided (why).
 fn authorizers(c: &Component, snap: &Snapshot) -> Result<Option<(Vec<String>, String)>, String> {
-    if let Some(mode) = c.flag("authorization-mode") {
-        let list = mode.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
-        return Ok(Some((list, format!("--authorization-mode={mode}"))));
+    if let Some(why) = super::component::unreadable(c, ["authorization-mode", "authorization-config"]) {
+        return Err(why);
+    }
+    // A slice flag: repeats append, so the chain is every occurrence in order.
+    if let FlagValue::Set { value, shown } = c.flag_value("authorization-mode") {
+        let list = value.split(',').map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+        return Ok(Some((list, shown)));
     }
     let Some(path) = c.flag("authorization-config") else { return Ok(None) };
+    let path = path.as_str();
     let Some(file) = snap.file(c.node.as_deref(), path) else {
         return Err(format!(
             "{} is configured by --authorization-config={path}, but that file is not in the collected \
@@ -748,15 +753,15 @@ fn external_authenticators(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -
     for_each_component(meta, snap, API, &|c| {
         let mut found = Vec::new();
         if let Some(url) = c.flag("oidc-issuer-url") {
-            let client = c.flag("oidc-client-id").unwrap_or("(no client id)");
-            let user = c.flag("oidc-username-claim").unwrap_or("sub");
+            let client = c.flag("oidc-client-id").unwrap_or_else(|| "(no client id)".into());
+            let user = c.flag("oidc-username-claim").unwrap_or_else(|| "sub".into());
             found.push(format!("OIDC tokens from {url} for client {client} (username claim {user})"));
         }
         if let Some(path) = c.flag("authentication-token-webhook-config-file") {
             found.push(format!("a token-review webhook configured in {path}"));
         }
         if let Some(path) = c.flag("authentication-config") {
-            match snap.file(c.node.as_deref(), path) {
+            match snap.file(c.node.as_deref(), &path) {
                 Some(f) => match serde_yaml::from_str::<AuthenticationConfiguration>(&f.content) {
                     Ok(cfg) if !cfg.jwt.is_empty() => {
                         let issuers: Vec<String> = cfg.jwt.into_iter().map(|j| j.issuer.url).collect();
@@ -823,7 +828,7 @@ fn insecure_port(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<Chec
     let minor = snap.cluster.version.as_ref().map(|v| (v.major, v.minor));
     for_each_component(meta, snap, API, &|c| {
         let bind = c.flag("insecure-bind-address");
-        match c.flag("insecure-port") {
+        match c.flag("insecure-port").as_deref() {
             Some("0") => (Status::Pass, format!("{} runs with --insecure-port=0", c.describe())),
             Some(port) => (
                 Status::Fail,
@@ -855,7 +860,7 @@ fn insecure_port(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> Vec<Chec
                         "{} runs without --insecure-port; v1.{m} defaults to port 8080 on {} without \
                          authentication",
                         c.describe(),
-                        bind.unwrap_or("127.0.0.1")
+                        bind.as_deref().unwrap_or("127.0.0.1")
                     ),
                 ),
                 _ => (
@@ -946,7 +951,7 @@ fn encryption_providers(meta: &CheckMeta, snap: &Context, _: &CheckOptions) -> V
                 judge_rule(c, snap, &rule!(all ["encryption-provider-config" => Op::Present]), Status::Warn);
             return (Status::Warn, format!("{text}: secrets are written to etcd unencrypted (identity)"));
         };
-        let Some(file) = snap.file(c.node.as_deref(), path) else {
+        let Some(file) = snap.file(c.node.as_deref(), &path) else {
             return (
                 Status::Unknown,
                 format!(

@@ -3,7 +3,7 @@
 //! evidence is missing, and the compiled-in defaults of the flags the checks read.
 
 use crate::domain::Status;
-use crate::snapshot::{Component, ComponentKind, ControlPlane, Snapshot, Source};
+use crate::snapshot::{Component, ComponentKind, ControlPlane, FlagValue, Snapshot, Source};
 
 use super::eval::{self, evaluate, Found, Outcome, Rule};
 use super::{CheckMeta, CheckResult, ResourceRef};
@@ -83,14 +83,8 @@ pub fn for_each_component(
 
 /// Look a setting up on a component: the flag, then (etcd only) its `ETCD_*` environment variable.
 pub fn lookup(c: &Component, flag: &str) -> Option<Found> {
-    if let Some(v) = c.flag(flag) {
-        // A bare boolean flag reads "true": show it as written.
-        let written = c.flags.0.iter().rev().find(|f| f.name == flag).and_then(|f| f.value.as_ref());
-        let shown = match written {
-            Some(v) => format!("--{flag}={v}"),
-            None => format!("--{flag}"),
-        };
-        return Some(Found { value: v.to_string(), shown });
+    if let FlagValue::Set { value, shown } = c.flag_value(flag) {
+        return Some(Found { value, shown });
     }
     if c.kind == ComponentKind::Etcd {
         let env = format!("ETCD_{}", flag.to_ascii_uppercase().replace('-', "_"));
@@ -99,6 +93,15 @@ pub fn lookup(c: &Component, flag: &str) -> Option<Found> {
         }
     }
     None
+}
+
+/// Why one of `flags` cannot be read on `c` as the component reads it, when one cannot: the
+/// check that depends on it is `unknown`, never judged on a guess.
+pub fn unreadable<'a>(c: &Component, flags: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    flags.into_iter().find_map(|f| match c.flag_value(f) {
+        FlagValue::Unknown(why) => Some(format!("{}: {why}", c.describe())),
+        _ => None,
+    })
 }
 
 /// The version phrase used in default explanations, e.g. "v1.31".
@@ -154,6 +157,9 @@ pub fn component_rule(
 
 /// The status and evidence sentence for one component and one rule.
 pub fn judge_rule(c: &Component, snap: &Snapshot, rule: &Rule, on_fail: Status) -> (Status, String) {
+    if let Some(why) = unreadable(c, rule.tests.iter().map(|t| t.flag)) {
+        return (Status::Unknown, why);
+    }
     let e = evaluate(rule, &|f| lookup(c, f), &|f| flag_default(c.kind, f, snap));
     let expected = eval::expectation(rule);
     let observed = observed_sentence(c, &e.observed);

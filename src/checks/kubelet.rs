@@ -17,7 +17,7 @@
 //! only when it proves it: another always-defaulted duration such as `syncFrequency` is zero too.
 
 use crate::domain::{Area, Severity, Status};
-use crate::snapshot::{Kubelet, SettingSource, Snapshot, Source};
+use crate::snapshot::{FlagValue, Kubelet, Program, SettingSource, Snapshot, Source};
 
 use super::component::rule;
 use super::eval::{self, evaluate, Found, Op, Outcome, Rule};
@@ -175,8 +175,11 @@ fn lookup(k: &Kubelet, flag: &str) -> Option<Found> {
     let key = key(flag);
     if flag.starts_with(|c: char| c.is_ascii_uppercase()) {
         // Feature gate.
-        if let Some(v) =
-            k.flags.as_ref().and_then(|f| f.get("feature-gates")).and_then(|l| feature_gate(l, flag))
+        if let Some(v) = k
+            .flags
+            .as_ref()
+            .and_then(|f| f.known(Program::Kubelet, "feature-gates"))
+            .and_then(|l| feature_gate(&l, flag))
         {
             return Some(Found {
                 shown: format!("--feature-gates={flag}={v} on its command line"),
@@ -298,6 +301,21 @@ pub fn for_each_kubelet(
 
 /// Judge one CIS kubelet rule on one kubelet.
 pub fn judge_kubelet(k: &Kubelet, snap: &Snapshot, rule: &Rule, on_fail: Status) -> (Status, String) {
+    // A flag on the command line that the kubelet itself would not read as written (a stray word
+    // after a boolean, a shell expansion) decides nothing.
+    if let Some(flags) = &k.flags {
+        let unknown = rule.tests.iter().find_map(|t| {
+            let name =
+                if t.flag.starts_with(|c: char| c.is_ascii_uppercase()) { "feature-gates" } else { t.flag };
+            match flags.value(Program::Kubelet, name) {
+                FlagValue::Unknown(why) => Some(why),
+                _ => None,
+            }
+        });
+        if let Some(why) = unknown {
+            return (Status::Unknown, format!("{}: {why}", describe(k)));
+        }
+    }
     // Command-line-only settings (no KubeletConfiguration key) cannot be read from /configz or the
     // config file: without the kubelet's command line they are unknown, never a pass by absence.
     if k.flags.is_none() {

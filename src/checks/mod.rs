@@ -20,6 +20,8 @@ pub mod eval;
 pub mod kubelet;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_flags;
 
 pub mod network;
 pub mod rbac;

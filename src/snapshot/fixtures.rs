@@ -343,9 +343,15 @@ impl Snapshot {
             let command = [c.kind.as_str().to_string()];
             let mut args = Vec::new();
             for f in c.flags.iter() {
-                args.push(format!("--{}", f.name));
-                if let Some(v) = &f.value {
-                    args.push(v.clone());
+                // A boolean takes its value only after `=`, in the args form too (pflag).
+                let is_bool = super::kind_of(c.program(), &f.name) == super::FlagKind::Bool;
+                match &f.value {
+                    Some(v) if is_bool => args.push(format!("--{}={v}", f.name)),
+                    Some(v) => {
+                        args.push(format!("--{}", f.name));
+                        args.push(v.clone());
+                    }
+                    None => args.push(format!("--{}", f.name)),
                 }
             }
             let tokens: Vec<&str> = command.iter().chain(args.iter()).map(String::as_str).collect();
@@ -425,8 +431,8 @@ mod tests {
         assert_eq!(s.components.len(), 4);
         assert_eq!(s.kubelets.len(), 2);
         let api = s.components_of(ComponentKind::KubeApiserver).next().unwrap();
-        assert_eq!(api.flag("authorization-mode"), Some("Node,RBAC"));
-        assert_eq!(api.flag("advertise-address"), Some("10.0.0.11"));
+        assert_eq!(api.flag("authorization-mode").as_deref(), Some("Node,RBAC"));
+        assert_eq!(api.flag("advertise-address").as_deref(), Some("10.0.0.11"));
         assert_eq!(api.describe(), "kube-apiserver on cp-1");
     }
 

@@ -9,11 +9,11 @@
 //! It serializes to and from JSON losslessly: it is stored per scan and shipped by agents.
 
 mod fixtures;
-mod flags;
+pub mod flags;
 mod selector;
 
 pub use fixtures::kubeadm_kubelet_config;
-pub use flags::{Flag, Flags};
+pub use flags::{kind_of, parse_go_bool, shell_words, Flag, FlagKind, FlagValue, Flags, Program, Word};
 pub use selector::{LabelSelector, SelectorRequirement};
 
 use std::collections::BTreeMap;
@@ -389,9 +389,20 @@ pub struct Component {
 }
 
 impl Component {
-    /// Value of a flag (without the leading dashes). `Some("true")` for a bare boolean flag.
-    pub fn flag(&self, name: &str) -> Option<&str> {
-        self.flags.get(name)
+    /// Effective value of a flag (without the leading dashes) as this component reads it: kinds,
+    /// repeats and boolean spellings applied (see [`flags`]). `None` when absent or unknown.
+    pub fn flag(&self, name: &str) -> Option<String> {
+        self.flags.known(self.program(), name).map(|v| v.into_owned())
+    }
+
+    /// Effective value of a flag, or why it cannot be known.
+    pub fn flag_value(&self, name: &str) -> FlagValue {
+        self.flags.value(self.program(), name)
+    }
+
+    /// The flag table this component's command line is read with.
+    pub fn program(&self) -> Program {
+        Program::Component(self.kind)
     }
 
     /// Where this instance runs, for evidence sentences: "kube-apiserver on cp-1".
@@ -436,8 +447,8 @@ impl Kubelet {
     /// the config file), else the config-file value at the dotted `path`
     /// (e.g. `authentication.anonymous.enabled`). Arrays are joined with commas.
     pub fn setting(&self, flag: &str, path: &str) -> Option<(String, SettingSource)> {
-        if let Some(value) = self.flags.as_ref().and_then(|f| f.get(flag)) {
-            return Some((value.to_string(), SettingSource::CommandLine));
+        if let Some(value) = self.flags.as_ref().and_then(|f| f.known(Program::Kubelet, flag)) {
+            return Some((value.into_owned(), SettingSource::CommandLine));
         }
         let mut cur = self.config.as_ref()?;
         for part in path.split('.') {

@@ -61,7 +61,8 @@ fn scan(dir: &Path, args: &[&str]) -> (i32, String, String) {
 
 #[test]
 fn a_json_scan_of_a_manifest_in_args_form_reports_the_flag_as_written() {
-    let dir = dump_with(&["--anonymous-auth", "true"]);
+    // A boolean takes its value after `=` only; `--anonymous-auth true` is covered below.
+    let dir = dump_with(&["--anonymous-auth=true"]);
     let (code, stdout, stderr) = scan(dir.path(), &["--format", "json"]);
     assert_eq!(code, 0, "{stderr}");
     let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is the JSON report");
@@ -78,6 +79,21 @@ fn a_json_scan_of_a_manifest_in_args_form_reports_the_flag_as_written() {
     let authz = results.iter().find(|r| r["check_id"] == "PAL-AUTHZ-001").unwrap();
     assert_eq!(authz["status"], "pass");
     assert_eq!(v["summary"]["total"].as_u64().unwrap() as usize, results.len());
+}
+
+#[test]
+fn a_boolean_flag_followed_by_a_bare_word_is_unknown_because_the_api_server_refuses_to_start() {
+    // pflag: `--anonymous-auth true` is `--anonymous-auth` plus the stray argument `true`, and
+    // kube-apiserver takes no arguments.
+    let dir = dump_with(&["--anonymous-auth", "false"]);
+    let (code, stdout, stderr) = scan(dir.path(), &["--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is the JSON report");
+    let results = v["results"].as_array().unwrap();
+    let anon = results.iter().find(|r| r["check_id"] == "PAL-AUTHN-001").unwrap();
+    assert_eq!(anon["status"], "unknown");
+    let evidence = anon["evidence"].as_str().unwrap();
+    assert!(evidence.contains("stray argument") && evidence.contains("refuses to start"), "{evidence}");
 }
 
 #[test]

@@ -127,7 +127,7 @@ fn a_dump_becomes_a_snapshot_with_components_kubelets_files_and_honest_gaps() {
     assert_eq!(api.len(), 1);
     assert_eq!(api[0].node.as_deref(), Some("cp-1"));
     assert_eq!(api[0].origin.source, Source::Dump);
-    assert_eq!(api[0].flag("profiling"), Some("true"));
+    assert_eq!(api[0].flag("profiling").as_deref(), Some("true"));
     // The referenced encryption config is attached with its purpose.
     let enc = snap.file(Some("cp-1"), "/etc/kubernetes/enc/enc.yaml").expect("encryption config");
     assert_eq!(enc.purpose, FilePurpose::EncryptionConfig);

@@ -114,7 +114,7 @@ async fn a_live_scan_pages_through_every_resource_and_reduces_it_into_a_snapshot
     let api: Vec<_> = snap.components_of(ComponentKind::KubeApiserver).collect();
     assert_eq!(api.len(), 1, "the mirror pod is the API server");
     assert_eq!(api[0].node.as_deref(), Some("cp-1"));
-    assert_eq!(api[0].flag("profiling"), Some("true"));
+    assert_eq!(api[0].flag("profiling").as_deref(), Some("true"));
     assert_eq!(api[0].origin.source, Source::Api);
     assert_eq!(snap.kubelets.len(), 3);
     assert!(snap.kubelets.is_complete(), "{:?}", snap.kubelets.state);

@@ -20,6 +20,7 @@ mod collect_live;
 mod collect_scan;
 mod dashboard;
 mod egress;
+mod evidence_flags;
 mod helpers;
 mod history_api;
 mod history_lifecycle;

@@ -121,10 +121,7 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
     let (kind, container) = found?;
     let mut tokens: Vec<String> = strings(container, "command");
     tokens.extend(strings(container, "args"));
-    // `sh -c "kube-apiserver --flag …"`: the flags are inside the script.
-    if tokens.len() >= 3 && tokens[0].ends_with("sh") && tokens[1] == "-c" {
-        tokens = tokens[2].split_whitespace().map(str::to_string).collect();
-    }
+    // `sh -c "exec kube-apiserver --flag …"`: `from_container` splits the script as the shell does.
     let env = array(container, "env")
         .iter()
         .filter_map(|e| {
@@ -143,7 +140,7 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
         name: if pod_name.is_empty() { kind.as_str().to_string() } else { pod_name },
         node,
         origin,
-        flags: Flags::parse(&tokens),
+        flags: Flags::from_container(crate::snapshot::Program::Component(kind), &tokens),
         env,
     })
 }

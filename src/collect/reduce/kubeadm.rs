@@ -93,8 +93,14 @@ pub fn kubeadm_components(config: &Value, origin: &Origin) -> Vec<Component> {
     ];
     let build = |kind: ComponentKind, base: Vec<String>, section: Option<&Value>| {
         let mut flags = Flags::parse(&base);
-        for (k, v) in extra_args(section) {
-            flags.set(&k, Some(&v));
+        // kubeadm replaces its own flag of that name; a v1beta4 list may repeat a name and every
+        // entry is kept, in order (a slice flag then appends them).
+        let extra = extra_args(section);
+        for (k, _) in &extra {
+            flags.remove(k);
+        }
+        for (k, v) in &extra {
+            flags.push(k, Some(v));
         }
         Component {
             kind,

@@ -630,7 +630,7 @@ fn purpose_of(components: &[Component], node: Option<&str>, path: &str) -> FileP
         let named = components
             .iter()
             .filter(|c| c.kind == *kind && (node.is_none() || c.node.is_none() || c.node.as_deref() == node))
-            .any(|c| c.flag(flag) == Some(path));
+            .any(|c| c.flag(flag).as_deref() == Some(path));
         if named {
             return *purpose;
         }

@@ -35,7 +35,7 @@ fn a_mirror_pod_becomes_a_component_with_flags_and_plain_env() {
     let api: Vec<_> = snap.components_of(ComponentKind::KubeApiserver).collect();
     assert_eq!(api.len(), 1);
     assert_eq!(api[0].node.as_deref(), Some("cp-1"));
-    assert_eq!(api[0].flag("authorization-mode"), Some("Node,RBAC"));
+    assert_eq!(api[0].flag("authorization-mode").as_deref(), Some("Node,RBAC"));
     assert_eq!(api[0].env.get("A").map(String::as_str), Some("1"));
     assert!(!api[0].env.contains_key("S"));
     assert_eq!(snap.cluster.control_plane, ControlPlane::SelfManaged);
@@ -54,7 +54,7 @@ fn a_manifest_and_its_mirror_pod_are_one_component_and_the_manifest_wins() {
     let snap = r.finish("c", complete());
     let api: Vec<_> = snap.components_of(ComponentKind::KubeApiserver).collect();
     assert_eq!(api.len(), 1);
-    assert_eq!(api[0].flag("profiling"), Some("false"));
+    assert_eq!(api[0].flag("profiling").as_deref(), Some("false"));
     assert_eq!(api[0].name, "kube-apiserver-cp-1");
 }
 
@@ -146,8 +146,8 @@ apiServer:\n  extraArgs:\n  - name: profiling\n    value: \"false\"\n"}});
     let snap = r.finish("c", complete());
     let api = snap.components_of(ComponentKind::KubeApiserver).next().unwrap();
     assert_eq!(api.name, "kubeadm-config");
-    assert_eq!(api.flag("profiling"), Some("false"));
-    assert_eq!(api.flag("authorization-mode"), Some("Node,RBAC"));
+    assert_eq!(api.flag("profiling").as_deref(), Some("false"));
+    assert_eq!(api.flag("authorization-mode").as_deref(), Some("Node,RBAC"));
     assert_eq!(snap.cluster.control_plane, ControlPlane::SelfManaged);
     assert!(snap.files.iter().any(|f| f.purpose == FilePurpose::KubeadmClusterConfiguration));
 }
