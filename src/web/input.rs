@@ -84,7 +84,20 @@ pub async fn reject_unstorable_text(
         || content_type.starts_with("application/x-www-form-urlencoded")
         || content_type.starts_with("text/");
     if textual && matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
-        let body = req.extract::<Bytes>().await?;
+        let body = match req.extract::<Bytes>().await {
+            Ok(body) => body,
+            // Answer an oversized body as the JSON extractor would: 413 as problem+json.
+            Err(e)
+                if e.as_response_error().status_code() == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                let limit = req
+                    .app_data::<actix_web::web::Data<super::AppState>>()
+                    .map(|s| s.settings.server.body_limit_bytes)
+                    .unwrap_or_default();
+                return Err(ApiError::PayloadTooLarge(limit).into());
+            }
+            Err(e) => return Err(ApiError::BadRequest(format!("cannot read the request body: {e}")).into()),
+        };
         check_body(&content_type, &body)?;
         req.set_payload(Payload::from(body));
     }

@@ -88,7 +88,7 @@ async fn a_scan_killed_mid_run_on_three_replicas_in_a_row_ends_quarantined() {
     assert_eq!(c["quarantined"], reason);
     let viewer = app.create_user(Role::Viewer).await;
     let (browser, _) = app.login(&viewer.username, &viewer.password).await;
-    let page = browser.get(app.url("/clusters")).send().await.unwrap();
+    let page = browser.get(app.url("/")).send().await.unwrap();
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains(reason), "the cluster list names the quarantine");
