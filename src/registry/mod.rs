@@ -135,6 +135,27 @@ impl Registry {
         Schedule::parse(interval_seconds, cron, self.default_interval)
     }
 
+    /// Queue an on-demand scan of `cluster` (audited when a new one is queued). Returns the scan
+    /// and whether it is new (`false`: one was already queued or running).
+    pub async fn request_scan(
+        &self,
+        cluster: &Cluster,
+        actor: &Actor,
+    ) -> Result<(scans::ScanRow, bool), RegistryError> {
+        let (row, created) = scans::request(&self.pool, cluster.id, Some(&actor.name)).await?;
+        if created {
+            audit::record(
+                &self.pool,
+                actor,
+                "scan.request",
+                Some(&cluster.name),
+                serde_json::json!({"cluster": cluster.id, "scan": row.id}),
+            )
+            .await?;
+        }
+        Ok((row, created))
+    }
+
     /// Set when `cluster` is scanned (audited); returns what was stored and the next due time.
     pub async fn set_schedule(
         &self,

@@ -8,9 +8,9 @@ use uuid::Uuid;
 
 use super::{decode_cursor_id, page_limit, paginate, Page};
 use crate::domain::{Area, Role, Severity, Status};
+use crate::store::clusters;
 use crate::store::findings::{self, DiffEntry, ResultFilter, StoredResult};
 use crate::store::scans::{self, Scan, ScheduleSpec};
-use crate::store::{audit, clusters};
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
@@ -42,16 +42,8 @@ pub async fn trigger_scan(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Editor)?;
     let cluster = cluster_exists(&state, *id).await?;
-    let (row, created) = scans::request(&state.pool, cluster.id, Some(&who.username)).await?;
+    let (row, created) = state.request_scan(&cluster, &who.actor()).await?;
     if created {
-        audit::record(
-            &state.pool,
-            &who.actor(),
-            "scan.request",
-            Some(&cluster.name),
-            serde_json::json!({"cluster": cluster.id, "scan": row.id}),
-        )
-        .await?;
         Ok(HttpResponse::Accepted().json(row.to_api()?))
     } else {
         Ok(HttpResponse::Ok().json(row.to_api()?))

@@ -13,7 +13,6 @@ use uuid::Uuid;
 use super::{fmt_opt_time, page, see_other, ui_user, CsrfForm, PageContext, UiError};
 use crate::domain::{Area, Role};
 use crate::history::ChangeKind;
-use crate::store::audit;
 use crate::store::clusters::{self, Cluster};
 use crate::store::dashboard::{self, ExplorerFilter, OpenCheck, RecentChange, ResourceRisks};
 use crate::store::findings::{self, DiffEntry};
@@ -211,17 +210,7 @@ async fn scan_now(
     who.check_csrf(&form.csrf_token)?;
     who.require(Role::Editor)?;
     let cluster = cluster_or_404(&state, *id).await?;
-    let (row, created) = scans::request(&state.pool, cluster.id, Some(&who.username)).await?;
-    if created {
-        audit::record(
-            &state.pool,
-            &who.actor(),
-            "scan.request",
-            Some(&cluster.name),
-            serde_json::json!({"cluster": cluster.id, "scan": row.id}),
-        )
-        .await?;
-    }
+    let (_, created) = state.request_scan(&cluster, &who.actor()).await?;
     let notice = if created { "queued" } else { "already" };
     Ok(see_other(&format!("/clusters/{}?notice={notice}#scan", cluster.id)))
 }
