@@ -47,6 +47,32 @@ pub struct ServerSettings {
     /// kept in memory for the RBAC and network API and pages (0: build them on every request).
     #[serde(default = "default_analysis_cache_entries")]
     pub analysis_cache_entries: usize,
+    /// Serve HTTPS with this PEM certificate chain (with `tls_key_file`); unset: plain HTTP.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// The PEM private key of `tls_cert_file`.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
+    /// Seconds between looks at the certificate files; a changed pair is served without a restart.
+    #[serde(default = "default_tls_reload_secs")]
+    pub tls_reload_secs: u64,
+}
+
+fn default_tls_reload_secs() -> u64 {
+    30
+}
+
+impl ServerSettings {
+    /// The certificate and key to serve HTTPS with: both or neither must be set.
+    pub fn tls_files(&self) -> Result<Option<(&Path, &Path)>, String> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(c), Some(k)) => Ok(Some((c.as_path(), k.as_path()))),
+            (None, None) => Ok(None),
+            _ => {
+                Err("set both server.tls_cert_file and server.tls_key_file to serve HTTPS, or neither".into())
+            }
+        }
+    }
 }
 
 fn default_credential_cache_secs() -> u64 {
@@ -133,6 +159,7 @@ impl Settings {
         let db_url = redact_url(self.database.url.expose_secret());
         format!(
             "data_dir = {:?}\n[server]\nlisten = \"{}\"\nbody_limit_bytes = {}\nsecure_cookies = {}\nworkers = {}\n\
+             tls_cert_file = {:?}\ntls_key_file = {:?}\n\
              [database]\nurl = \"{}\"\nmax_connections = {}\nacquire_timeout_secs = {}\nembedded_fallback = {}\n\
              embedded_port = {}\n[secrets]\nkey = \"{}\"\nkey_file = {:?}\nprevious_keys = {} key(s) [redacted]\n\
              [auth]\nsession_ttl_hours = {}\nmax_failed_logins = {}\nfailed_login_window_secs = {}\n",
@@ -141,6 +168,8 @@ impl Settings {
             self.server.body_limit_bytes,
             self.server.secure_cookies,
             self.server.workers,
+            self.server.tls_cert_file,
+            self.server.tls_key_file,
             db_url,
             self.database.max_connections,
             self.database.acquire_timeout_secs,

@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::{Compress, DefaultHeaders};
+use actix_web::middleware::{Compress, Condition, DefaultHeaders};
 use actix_web::{web, App, HttpServer};
 use sqlx::PgPool;
 use tracing_actix_web::TracingLogger;
@@ -23,23 +23,38 @@ pub struct Application {
     state: AppState,
     scheduler: Option<crate::scheduler::SchedulerHandle>,
     credential_feed: tokio::task::JoinHandle<()>,
+    https: bool,
+    /// Watches the certificate files when serving HTTPS.
+    cert_watch: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Application {
     /// Bind the listener and assemble the server. The pool must already be migrated
     /// ([`crate::store::connect`] does that).
-    pub fn build(settings: Settings, pool: PgPool, cipher: Cipher) -> anyhow::Result<Application> {
+    pub fn build(mut settings: Settings, pool: PgPool, cipher: Cipher) -> anyhow::Result<Application> {
         install_crypto_provider();
+        let tls = match settings.server.tls_files().map_err(anyhow::Error::msg)? {
+            Some((cert, key)) => Some(crate::web::tls::ReloadingCert::new(cert, key)?),
+            None => None,
+        };
+        // Cookies of a site served over HTTPS are never sent in the clear.
+        settings.server.secure_cookies |= tls.is_some();
+        let https = tls.is_some();
         let listener = TcpListener::bind(settings.server.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.server.listen))?;
         let port = listener.local_addr()?.port();
         let workers = settings.server.workers;
         let body_limit = settings.server.body_limit_bytes;
+        let reload_every = std::time::Duration::from_secs(settings.server.tls_reload_secs);
         let state = AppState::new(pool, settings, cipher)?;
         let data = web::Data::new(state.clone());
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
+                .wrap(Condition::new(
+                    https,
+                    DefaultHeaders::new().add(("Strict-Transport-Security", "max-age=31536000")),
+                ))
                 .wrap(
                     DefaultHeaders::new()
                         .add(("X-Content-Type-Options", "nosniff"))
@@ -47,8 +62,8 @@ impl Application {
                         .add(("Referrer-Policy", "same-origin"))
                         .add((
                             "Content-Security-Policy",
-                            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                             frame-ancestors 'none'",
+                            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+                             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
                         )),
                 )
                 .wrap(actix_web::middleware::from_fn(crate::web::auth::resolve_identity))
@@ -56,8 +71,18 @@ impl Application {
                 .wrap(TracingLogger::default())
                 .app_data(data.clone())
                 .configure(|cfg| crate::web::configure(cfg, body_limit))
-        })
-        .listen(listener)?;
+                .default_service(web::to(crate::web::api::fallback))
+        });
+        let cert_watch = match &tls {
+            Some(cert) => {
+                server = server.listen_rustls_0_23(listener, cert.server_config()?)?;
+                Some(cert.watch(reload_every))
+            }
+            None => {
+                server = server.listen(listener)?;
+                None
+            }
+        };
         if workers > 0 {
             server = server.workers(workers);
         }
@@ -75,12 +100,17 @@ impl Application {
         // Clears the credential cache whenever users, tokens or sessions change (any replica).
         let credential_feed =
             tokio::spawn(crate::web::auth::cache::listen(state.pool.clone(), state.credentials.clone()));
-        Ok(Application { port, server: server.run(), state, scheduler, credential_feed })
+        Ok(Application { port, server: server.run(), state, scheduler, credential_feed, cert_watch, https })
     }
 
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Whether the server speaks HTTPS (`server.tls_cert_file` set).
+    pub fn is_https(&self) -> bool {
+        self.https
     }
 
     /// The shared state (pool, settings, cipher) the handlers see.
@@ -92,6 +122,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.credential_feed.abort();
+        if let Some(watch) = self.cert_watch {
+            watch.abort();
+        }
         if let Some(scheduler) = self.scheduler {
             scheduler.shutdown().await;
         }

@@ -48,7 +48,8 @@ async fn serve(mut settings: Settings, demo: bool) -> anyhow::Result<()> {
             );
         }
         let app = Application::build(settings, pool.clone(), cipher)?;
-        tracing::info!(port = app.port(), "palisade is listening");
+        let scheme = if app.is_https() { "https" } else { "http" };
+        tracing::info!(port = app.port(), scheme, "palisade is listening");
         // The demo simulators live as long as the server: dropping the fleet stops them.
         let _demo = if demo {
             let fleet = crate::sim::demo::DemoFleet::start().await?;

@@ -5,6 +5,34 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+// The rules below, as the regular expressions the OpenAPI document publishes (`web::api::contract`);
+// the test `published_patterns_agree_with_the_validators` holds the two together.
+
+/// A cluster or group name.
+pub const CLUSTER_NAME_PATTERN: &str = "^[a-z0-9]([a-z0-9.-]{0,61}[a-z0-9])?$";
+/// A label key.
+pub const LABEL_KEY_PATTERN: &str = "^[a-z0-9][a-z0-9._/-]{0,62}$";
+/// A label value: printable (no control characters), at most [`MAX_LABEL_VALUE_CHARS`].
+pub const LABEL_VALUE_PATTERN: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,128}$";
+/// A label filter, `key=value[,key=value…]` (empty: no filter).
+pub const LABEL_FILTER_PATTERN: &str =
+    "^([a-z0-9][a-z0-9._/-]{0,62}=[^,\\s\\x00-\\x1f\\x7f-\\x9f]{0,128}(,[a-z0-9][a-z0-9._/-]{0,62}=[^,\\s\\x00-\\x1f\\x7f-\\x9f]{0,128}){0,31})?$";
+/// A local user's login name.
+pub const USERNAME_PATTERN: &str = "^[a-z0-9._@-]{1,64}$";
+/// An API token's name: printable, not only spaces, at most [`MAX_TOKEN_NAME_CHARS`].
+pub const TOKEN_NAME_PATTERN: &str =
+    "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\s\\x00-\\x1f\\x7f-\\x9f][^\\x00-\\x1f\\x7f-\\x9f]*$";
+/// The most labels a cluster may carry.
+pub const MAX_LABELS: usize = 32;
+/// The longest label value, in characters.
+pub const MAX_LABEL_VALUE_CHARS: usize = 128;
+/// The longest API token name, in characters.
+pub const MAX_TOKEN_NAME_CHARS: usize = 100;
+/// The shortest password, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+/// The longest password, in characters (argon2's input stays bounded).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
 fn is_dns_label_like(s: &str, max: usize) -> bool {
     !s.is_empty()
         && s.len() <= max
@@ -70,8 +98,8 @@ pub struct Labels(BTreeMap<String, String>);
 impl TryFrom<BTreeMap<String, String>> for Labels {
     type Error = String;
     fn try_from(map: BTreeMap<String, String>) -> Result<Self, String> {
-        if map.len() > 32 {
-            return Err(format!("too many labels ({}); at most 32 are allowed", map.len()));
+        if map.len() > MAX_LABELS {
+            return Err(format!("too many labels ({}); at most {MAX_LABELS} are allowed", map.len()));
         }
         for (k, v) in &map {
             let key_ok = !k.is_empty()
@@ -87,8 +115,10 @@ impl TryFrom<BTreeMap<String, String>> for Labels {
                     k.chars().take(80).collect::<String>()
                 ));
             }
-            if v.len() > 128 || v.chars().any(|c| c.is_control()) {
-                return Err(format!("invalid value for label `{k}`: at most 128 printable characters"));
+            if v.chars().count() > MAX_LABEL_VALUE_CHARS || v.chars().any(|c| c.is_control()) {
+                return Err(format!(
+                    "invalid value for label `{k}`: at most {MAX_LABEL_VALUE_CHARS} printable characters"
+                ));
             }
         }
         Ok(Labels(map))
@@ -173,13 +203,14 @@ impl std::fmt::Display for Username {
     }
 }
 
-/// A new password: at least 12 characters, at most 1024 (argon2 input stays bounded).
+/// A new password: at least [`MIN_PASSWORD_CHARS`] characters, at most [`MAX_PASSWORD_CHARS`].
 pub fn validate_password(p: &str) -> Result<(), String> {
-    if p.chars().count() < 12 {
-        return Err("the password is too short: use at least 12 characters".into());
+    let chars = p.chars().count();
+    if chars < MIN_PASSWORD_CHARS {
+        return Err(format!("the password is too short: use at least {MIN_PASSWORD_CHARS} characters"));
     }
-    if p.len() > 1024 {
-        return Err("the password is too long: at most 1024 bytes".into());
+    if chars > MAX_PASSWORD_CHARS {
+        return Err(format!("the password is too long: at most {MAX_PASSWORD_CHARS} characters"));
     }
     Ok(())
 }
@@ -202,5 +233,62 @@ mod tests {
         assert_eq!(l.get("owner"), Some("team-a"));
         assert!(Labels::from_pairs(["Bad Key=x"]).unwrap_err().contains("invalid label key"));
         assert!(Labels::from_pairs(["novalue"]).is_err());
+    }
+
+    /// The patterns the OpenAPI document publishes accept exactly what the validators accept.
+    #[test]
+    fn published_patterns_agree_with_the_validators() {
+        let re = |p: &str| regex::Regex::new(p).unwrap();
+        let long = |n: usize| "a".repeat(n);
+        let names = ["a", "prod-eu.1", "Prod", "-x", "x-", ".x", "a b", "é", "", "0", &long(63), &long(64)];
+        let name_re = re(CLUSTER_NAME_PATTERN);
+        for n in names {
+            assert_eq!(name_re.is_match(n), n.parse::<ClusterName>().is_ok(), "cluster name {n:?}");
+        }
+        let user_re = re(USERNAME_PATTERN);
+        for n in ["alice", "a.b@c_d-e", "Alice", "", "a b", "ü", &long(64), &long(65)] {
+            assert_eq!(user_re.is_match(n), n.parse::<Username>().is_ok(), "username {n:?}");
+        }
+        let (key_re, value_re) = (re(LABEL_KEY_PATTERN), re(LABEL_VALUE_PATTERN));
+        let keys = ["env", "app.kubernetes.io/name", "a_b", "Env", "-x", "", "ä", &long(63), &long(64)];
+        for k in keys {
+            let map = BTreeMap::from([(k.to_string(), "v".to_string())]);
+            assert_eq!(key_re.is_match(k), Labels::try_from(map).is_ok(), "label key {k:?}");
+        }
+        let values = [
+            "",
+            "prod",
+            "a b",
+            "ünïcode",
+            "tab\there",
+            "nul\0",
+            "\u{85}",
+            &"é".repeat(128),
+            &"é".repeat(129),
+        ];
+        for v in values {
+            let map = BTreeMap::from([("k".to_string(), v.to_string())]);
+            assert_eq!(value_re.is_match(v), Labels::try_from(map).is_ok(), "label value {v:?}");
+        }
+        // The filter pattern admits only filters the parser takes (it is stricter about spaces).
+        let filter_re = re(LABEL_FILTER_PATTERN);
+        for f in ["env=prod", "env=prod,owner=team-a", "env=", "k=a=b", "Env=x", "env", ",", "env=prod,"] {
+            if filter_re.is_match(f) {
+                assert!(Labels::from_pairs(f.split(',')).is_ok(), "label filter {f:?}");
+            }
+        }
+        assert!(filter_re.is_match("env=prod,owner=team-a") && filter_re.is_match(""));
+        let too_many = (0..=MAX_LABELS).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
+        assert!(!filter_re.is_match(&too_many) && Labels::from_pairs(too_many.split(',')).is_err());
+        let token_re = re(TOKEN_NAME_PATTERN);
+        for (t, ok) in [("ci", true), (" ci ", true), ("   ", false), ("", false), ("a\u{7}b", false)] {
+            assert_eq!(token_re.is_match(t), ok, "token name {t:?}");
+        }
+        for p in [long(MIN_PASSWORD_CHARS - 1), long(MIN_PASSWORD_CHARS), "é".repeat(MAX_PASSWORD_CHARS)] {
+            let chars = p.chars().count();
+            let in_bounds = (MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&chars);
+            assert_eq!(validate_password(&p).is_ok(), in_bounds, "password of {chars} characters");
+        }
+        assert!(validate_password(&long(MAX_PASSWORD_CHARS + 1)).is_err());
     }
 }

@@ -22,6 +22,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// A documented path asked with a method it does not answer; holds the methods it does.
+    #[error("this path answers {}", .0.join(", "))]
+    MethodNotAllowed(Vec<String>),
     #[error("the request body is larger than the limit of {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -53,6 +56,7 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not-found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::MethodNotAllowed(_) => "method-not-allowed",
             ApiError::PayloadTooLarge(_) => "payload-too-large",
             ApiError::UnsupportedMediaType(_) => "unsupported-media-type",
             ApiError::TooManyRequests(_) => "too-many-requests",
@@ -75,6 +79,7 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::TooManyRequests(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -103,6 +108,12 @@ impl ResponseError for ApiError {
             }
             ApiError::TooManyRequests(secs) => {
                 resp.insert_header((header::RETRY_AFTER, secs.to_string()));
+            }
+            ApiError::Unavailable => {
+                resp.insert_header((header::RETRY_AFTER, "5"));
+            }
+            ApiError::MethodNotAllowed(methods) => {
+                resp.insert_header((header::ALLOW, methods.join(", ")));
             }
             _ => {}
         }

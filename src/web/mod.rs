@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod input;
+pub mod tls;
 pub mod ui;
 
 use std::sync::Arc;
@@ -86,6 +87,4 @@ pub fn configure(cfg: &mut web::ServiceConfig, body_limit: usize) {
     .app_data(web::PathConfig::default().error_handler(|e, _| error::path_error(e).into()));
     api::configure(cfg);
     ui::configure(cfg);
-    // Keep last: a catch-all for unknown /api paths.
-    api::configure_fallback(cfg);
 }

@@ -38,6 +38,7 @@ async fn readyz_turns_red_while_the_database_is_unavailable_and_green_again() {
     assert!(body["reason"].as_str().unwrap().contains("database"), "{body}");
     // The API answers 503 with a problem document, it does not hang or crash.
     let resp = app.admin.get(app.url("/api/v1/clusters")).send().await.unwrap();
+    assert_eq!(resp.headers()["retry-after"], "5", "a 503 says when to retry");
     assert_problem(resp, 503).await;
 
     sqlx::query(&format!("ALTER DATABASE \"{}\" ALLOW_CONNECTIONS true", app.db_name))

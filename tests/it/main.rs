@@ -3,8 +3,10 @@
 mod analysis_cache;
 mod api_auth;
 mod api_clusters;
+mod api_contract;
 mod api_health;
 mod api_input_edge;
+mod api_session_security;
 mod api_token_lifetime;
 mod api_tokens;
 mod api_users;
@@ -26,6 +28,7 @@ mod history_api;
 mod history_lifecycle;
 mod history_scheduler;
 mod history_support;
+mod https_serving;
 mod layers;
 mod netpol_api;
 mod netpol_checks;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod checks;
 pub mod clusters;
+pub mod contract;
 pub mod findings;
 pub mod health;
 pub mod network;
@@ -155,7 +156,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(network::namespace)
         .service(rbac::who_can)
         .service(rbac::subject)
-        .service(SwaggerUi::new("/api/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
+        .service(
+            SwaggerUi::new("/api/docs/{_:.*}")
+                .external_url_unchecked("/api/openapi.json", served_document().clone()),
+        )
         .route(
             "/api/docs",
             web::get()
@@ -163,12 +167,27 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
 }
 
-/// Unknown `/api/…` paths answer a problem document. Registered last (see `web::configure`) so
-/// it never shadows a real route.
-pub fn configure_fallback(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::scope("/api").default_service(web::to(|| async {
-        Err::<HttpResponse, _>(ApiError::NotFound("no such API route; see /api/docs/".into()))
-    })));
+/// The document served at `/api/openapi.json`: [`ApiDoc`] completed by [`contract::apply`].
+pub fn served_document() -> &'static serde_json::Value {
+    static DOC: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(|| contract::apply(&ApiDoc::openapi()));
+    &DOC
+}
+
+/// What answers a request no route took (the App's default service): a documented path asked
+/// with another method answers 405 with `Allow`; any other `/api/…` path a problem 404; the rest
+/// a plain 404.
+pub async fn fallback(req: actix_web::HttpRequest) -> Result<HttpResponse, ApiError> {
+    let path = req.path();
+    if let Some(allowed) = contract::allowed_methods(served_document(), path) {
+        if !allowed.is_empty() {
+            return Err(ApiError::MethodNotAllowed(allowed));
+        }
+    }
+    if path == "/api" || path.starts_with("/api/") {
+        return Err(ApiError::NotFound("no such API route; see /api/docs/".into()));
+    }
+    Ok(HttpResponse::NotFound().content_type("text/plain; charset=utf-8").body("404 Not Found\n"))
 }
 
 /// One page of a list, with the cursor for the next page (absent on the last page).

@@ -109,8 +109,9 @@ pub async fn create(
     body: &CreateToken,
 ) -> Result<CreatedToken, ApiError> {
     let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest("the token name must be 1-100 printable characters".into()));
+    let max = crate::domain::names::MAX_TOKEN_NAME_CHARS;
+    if name.is_empty() || name.chars().count() > max || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!("the token name must be 1-{max} printable characters")));
     }
     let role = body.role.unwrap_or(who.role);
     if role > who.role {
