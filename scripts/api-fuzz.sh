@@ -77,9 +77,9 @@ curl -fsS -H "authorization: Bearer $admin_token" -H 'content-type: application/
 viewer_token="$(token_for fuzz-viewer "$password")"
 
 run() {
-  local who="$1" token="$2"
+  local who="$1" token="$2" role="${ROLE_CHECKED:-$1}"
   echo "== schemathesis as $who: every operation, --checks all, $examples examples, seed $seed"
-  PALISADE_FUZZ_ROLE="$who" SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$root/scripts" \
+  PALISADE_FUZZ_ROLE="$role" SCHEMATHESIS_HOOKS=schemathesis_hooks PYTHONPATH="$root/scripts" \
     "$venv/bin/schemathesis" --config-file "$root/scripts/schemathesis.toml" run "$url/api/openapi.json" \
     --url "$url" --checks all --max-examples "$examples" --seed "$seed" --workers 2 \
     --header "Authorization: Bearer $token" --no-color "${@:3}"
@@ -88,6 +88,20 @@ run() {
 status=0
 run admin "$admin_token" || status=1
 run viewer "$viewer_token" --exclude-operation-id logout || status=1
+# The viewer check can fail: an admin's successful write, judged as a viewer's, must be flagged.
+echo "== self-test: the viewer check flags a 2xx write"
+if ROLE_CHECKED=viewer run admin "$admin_token" --include-operation-id create_user --max-examples 10 \
+    > "$work/selftest.log" 2>&1; then
+  cat "$work/selftest.log"
+  echo "the viewer_never_writes check did not flag an admin's write" >&2
+  status=1
+elif ! grep -q "a viewer got 201" "$work/selftest.log"; then
+  cat "$work/selftest.log"
+  echo "the self-test failed for another reason than the viewer check" >&2
+  status=1
+else
+  echo "ok: flagged"
+fi
 if ! kill -0 "$server_pid" 2>/dev/null; then
   echo "the server died during the run" >&2
   status=1

@@ -16,7 +16,8 @@ pub const LABEL_KEY_PATTERN: &str = "^[a-z0-9][a-z0-9._/-]{0,62}$";
 pub const LABEL_VALUE_PATTERN: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]{0,128}$";
 /// A label filter, `key=value[,key=value…]` (empty: no filter).
 pub const LABEL_FILTER_PATTERN: &str =
-    "^([a-z0-9][a-z0-9._/-]{0,62}=[^,\\s\\x00-\\x1f\\x7f-\\x9f]{0,128}(,[a-z0-9][a-z0-9._/-]{0,62}=[^,\\s\\x00-\\x1f\\x7f-\\x9f]{0,128}){0,31})?$";
+    "^([ \\t]*[a-z0-9][a-z0-9._/-]{0,62}[ \\t]*=[^,\\x00-\\x1f\\x7f-\\x9f]{0,128}\
+     (,[ \\t]*[a-z0-9][a-z0-9._/-]{0,62}[ \\t]*=[^,\\x00-\\x1f\\x7f-\\x9f]{0,128}){0,31})?$";
 /// A local user's login name.
 pub const USERNAME_PATTERN: &str = "^[a-z0-9._@-]{1,64}$";
 /// An API token's name: printable, not only spaces, at most [`MAX_TOKEN_NAME_CHARS`].
@@ -270,9 +271,19 @@ mod tests {
             let map = BTreeMap::from([("k".to_string(), v.to_string())]);
             assert_eq!(value_re.is_match(v), Labels::try_from(map).is_ok(), "label value {v:?}");
         }
-        // The filter pattern admits only filters the parser takes (it is stricter about spaces).
+        // The filter pattern admits only filters the parser takes.
         let filter_re = re(LABEL_FILTER_PATTERN);
-        for f in ["env=prod", "env=prod,owner=team-a", "env=", "k=a=b", "Env=x", "env", ",", "env=prod,"] {
+        for f in [
+            "env=prod",
+            " env = a b ",
+            "env=prod,owner=team-a",
+            "env=",
+            "k=a=b",
+            "Env=x",
+            "env",
+            ",",
+            "x=\u{a0}",
+        ] {
             if filter_re.is_match(f) {
                 assert!(Labels::from_pairs(f.split(',')).is_ok(), "label filter {f:?}");
             }

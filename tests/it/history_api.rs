@@ -251,6 +251,19 @@ async fn trends_and_findings_answer_over_http_and_refuse_bad_parameters() {
         let resp = app.admin.get(app.url(&format!("/api/v1/trends?{bad}"))).send().await.unwrap();
         assert_problem(resp, 400).await;
     }
+    // Without a step, a long window gets whole-day buckets wide enough for 2,000 points.
+    let t: Value = app
+        .admin
+        .get(app.url("/api/v1/trends?from=2000-01-01T00:00:00Z&to=2026-04-03T00:00:00Z&step="))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let step = t["step_seconds"].as_i64().unwrap();
+    assert!(step > 86_400 && step % 86_400 == 0, "{t}");
+    assert!(t["series"][0]["points"].as_array().unwrap().len() <= 2_000);
     // The finding resolved on day 2 is found by "resolved since", with its time to fix.
     let f: Value = app
         .admin

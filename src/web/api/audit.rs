@@ -16,6 +16,7 @@ pub struct AuditQuery {
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     pub cursor: Option<String>,
     /// Only this action, e.g. `cluster.register`.
     pub action: Option<String>,
@@ -37,11 +38,7 @@ pub async fn list_audit(
     who.require(Role::Admin)?;
     let limit = page_limit(q.limit)?;
     let before = match &q.cursor {
-        Some(c) => Some(
-            decode_cursor(c)?
-                .parse::<i64>()
-                .map_err(|_| ApiError::BadRequest("the cursor is not valid".into()))?,
-        ),
+        Some(c) => Some(decode_cursor(c)?.parse::<i64>().map_err(|_| super::invalid_cursor())?),
         None => None,
     };
     let rows = audit::list(&state.pool, limit + 1, before, q.action.as_deref()).await?;

@@ -16,6 +16,7 @@ use crate::web::AppState;
 
 /// Credentials for logging in.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub username: String,
     #[schema(format = Password)]
@@ -191,6 +192,7 @@ pub async fn revoke_session(
 
 /// Change one's own password.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     #[schema(format = Password)]
     pub current_password: String,

@@ -148,6 +148,7 @@ pub struct ClusterQuery {
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     pub cursor: Option<String>,
     /// Label filter: `key=value[,key=value…]`; every pair must match.
     pub label: Option<String>,

@@ -32,8 +32,14 @@ const THROTTLED: [&str; 2] = ["login", "change_password"];
 /// A string without NUL, which PostgreSQL cannot store and the input guard refuses.
 pub const NUL_FREE_PATTERN: &str = "^[^\\x00]*$";
 
-/// A trend step: a count and a unit (`30m`, `6h`, `1d`, `2w`).
-pub const STEP_PATTERN: &str = "^[1-9][0-9]{0,5}(m|h|d|w)$";
+/// One word, spaces around it allowed (an RBAC verb or resource).
+pub const ONE_WORD_PATTERN: &str = "^[ \\t]*\\S+[ \\t]*$";
+
+/// A crontab line: five fields.
+pub const CRON_PATTERN: &str = "^ *\\S+( +\\S+){4} *$";
+
+/// A trend step: a count and a unit (`30m`, `6h`, `1d`, `2w`); empty for the default.
+pub const STEP_PATTERN: &str = "^([1-9][0-9]{0,5}(m|h|d|w))?$";
 
 /// The served document, as JSON.
 pub fn apply(doc: &OpenApi) -> Value {
@@ -48,8 +54,10 @@ pub fn apply(doc: &OpenApi) -> Value {
             }
         }
     }
+    let bodies = request_body_schemas(&v);
     if let Some(schemas) = v.pointer_mut("/components/schemas").and_then(Value::as_object_mut) {
         constrain_bodies(schemas);
+        close_bodies(schemas, bodies);
         for schema in schemas.values_mut() {
             forbid_nul(schema);
         }
@@ -187,9 +195,10 @@ fn constrain_param(name: &str, schema: &mut Value) {
         "status" if s.get("enum").is_none() => {
             set_string(s, "enum", enum_of(Status::ALL.iter().map(|a| a.as_str())))
         }
-        "group" => set_string(s, "pattern", json!(CLUSTER_NAME_PATTERN)),
         "label" => set_string(s, "pattern", json!(LABEL_FILTER_PATTERN)),
         "step" => set_string(s, "pattern", json!(STEP_PATTERN)),
+        "kind" => set_string(s, "enum", json!(["User", "Group", "ServiceAccount"])),
+        "verb" | "resource" => set_string(s, "pattern", json!(ONE_WORD_PATTERN)),
         _ => {}
     }
     forbid_nul(schema);
@@ -234,6 +243,45 @@ fn labels_schema() -> Value {
     })
 }
 
+/// The component schemas request bodies name.
+fn request_body_schemas(doc: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else { return names };
+    for item in paths.values() {
+        for method in METHODS {
+            let content = item.pointer(&format!("/{method}/requestBody/content"));
+            for media in content.and_then(Value::as_object).into_iter().flat_map(|c| c.values()) {
+                if let Some(r) = media.pointer("/schema/$ref").and_then(Value::as_str) {
+                    names.push(r.trim_start_matches("#/components/schemas/").to_string());
+                }
+            }
+        }
+    }
+    names
+}
+
+/// Request bodies refuse fields they do not know (`deny_unknown_fields`), so their schemas and
+/// those of their object-valued properties say `additionalProperties: false`.
+fn close_bodies(schemas: &mut Map<String, Value>, mut pending: Vec<String>) {
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(name) = pending.pop() {
+        if !seen.insert(name.clone()) {
+            continue;
+        }
+        let Some(schema) = schemas.get_mut(&name).and_then(Value::as_object_mut) else { continue };
+        if schema.get("type").and_then(Value::as_str) != Some("object") {
+            continue;
+        }
+        schema.insert("additionalProperties".into(), Value::Bool(false));
+        for prop in schema.get("properties").and_then(Value::as_object).into_iter().flat_map(|p| p.values()) {
+            let refs = [prop.pointer("/$ref"), prop.pointer("/allOf/0/$ref")];
+            for r in refs.into_iter().flatten().filter_map(Value::as_str) {
+                pending.push(r.trim_start_matches("#/components/schemas/").to_string());
+            }
+        }
+    }
+}
+
 /// The rules of request bodies' fields, by schema and property.
 fn constrain_bodies(schemas: &mut Map<String, Value>) {
     let name = json!({"type": "string", "pattern": CLUSTER_NAME_PATTERN});
@@ -255,6 +303,17 @@ fn constrain_bodies(schemas: &mut Map<String, Value>) {
         ("CreateUser", "password", password.clone()),
         ("UpdateUser", "password", nullable_password),
         ("ChangePassword", "new_password", password),
+    ];
+    for (schema, property, rule) in rules {
+        if let Some(p) =
+            schemas.get_mut(schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
+        {
+            merge(p, rule);
+        }
+    }
+    let rules = [
+        ("ScheduleBody", "interval_seconds", json!({"minimum": 1, "maximum": i32::MAX})),
+        ("ScheduleBody", "cron", json!({"pattern": CRON_PATTERN})),
     ];
     for (schema, property, rule) in rules {
         if let Some(p) =

@@ -20,6 +20,7 @@ use crate::web::AppState;
 pub struct FindingQuery {
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     pub cursor: Option<String>,
     /// `open` (default: failing or warning now), `resolved` or `all`.
     pub state: Option<FindingState>,

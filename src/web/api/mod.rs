@@ -78,7 +78,7 @@ use super::error::{ApiError, Problem};
         rbac::who_can,
         rbac::subject,
     ),
-    components(schemas(Problem)),
+    components(schemas(Problem, crate::store::findings::FindingState)),
     modifiers(&Security),
     security(("bearer" = []), ("session" = [])),
     tags(
@@ -215,6 +215,31 @@ pub fn label_filter(label: Option<&str>) -> Result<crate::domain::Labels, ApiErr
     match label.filter(|l| !l.is_empty()) {
         Some(l) => crate::domain::Labels::from_pairs(l.split(',')).map_err(ApiError::BadRequest),
         None => Ok(crate::domain::Labels::default()),
+    }
+}
+
+/// Read an optional query value, taking an empty one (`cursor=`) as absent, the way forms send
+/// an unfilled field.
+pub fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value: Option<String> = serde::Deserialize::deserialize(d)?;
+    Ok(value.filter(|v| !v.is_empty()))
+}
+
+/// Read an optional 32-bit integer from JSON, taking a number written with a zero fraction
+/// (`300.0`) as the integer it is, as JSON Schema does.
+pub fn integral_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
+    use serde::de::Error;
+    let value: Option<serde_json::Number> = serde::Deserialize::deserialize(d)?;
+    let Some(n) = value else { return Ok(None) };
+    let int =
+        n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64));
+    match int.and_then(|i| i32::try_from(i).ok()) {
+        Some(i) => Ok(Some(i)),
+        None => Err(D::Error::custom(format!(
+            "expected a whole number from {} to {}, got {n}",
+            i32::MIN,
+            i32::MAX
+        ))),
     }
 }
 

@@ -57,6 +57,7 @@ pub struct PageQuery {
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     pub cursor: Option<String>,
 }
 
@@ -108,6 +109,7 @@ pub async fn get_scan(
 pub struct ResultQuery {
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     pub cursor: Option<String>,
     /// `pass`, `fail`, `warn`, `not_applicable` or `unknown`.
     pub status: Option<String>,
@@ -203,6 +205,7 @@ pub async fn scan_diff(
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     /// Scan every this many seconds.
+    #[serde(default, deserialize_with = "super::integral_i32")]
     pub interval_seconds: Option<i32>,
     /// Or a cron expression (`min hour day month weekday`, UTC), e.g. `*/15 * * * *`.
     pub cron: Option<String>,

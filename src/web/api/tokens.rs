@@ -45,6 +45,7 @@ pub struct TokenQuery {
     /// Page size, 1-500 (default 50).
     pub limit: Option<i64>,
     /// `next_cursor` of the previous page.
+    #[serde(default, deserialize_with = "super::empty_as_none")]
     pub cursor: Option<String>,
 }
 

@@ -24,7 +24,8 @@ pub struct TrendParams {
     pub from: Option<DateTime<Utc>>,
     /// RFC 3339 end, exclusive (default: now).
     pub to: Option<DateTime<Utc>>,
-    /// Bucket size: `1h`, `6h`, `1d`, `7d`… (default `1d`; at least 1 minute).
+    /// Bucket size: a count and a unit (`m`, `h`, `d`, `w`), e.g. `30m`, `6h`, `1d`, `2w` (default `1d`, or as many whole days
+    /// as keep a long window within 2,000 points).
     pub step: Option<String>,
     /// Comma-separated cluster ids (default: all clusters).
     pub clusters: Option<String>,
@@ -47,24 +48,44 @@ pub struct Trend {
 const MAX_POINTS: i64 = 2_000;
 
 fn parse_step(text: &str) -> Result<Duration, ApiError> {
-    let d = humantime::parse_duration(text)
-        .map_err(|e| ApiError::BadRequest(format!("step `{text}` is not a duration like 1h or 1d: {e}")))?;
-    let d = Duration::from_std(d).map_err(|_| ApiError::BadRequest(format!("step `{text}` is too large")))?;
-    if d < Duration::minutes(1) {
-        return Err(ApiError::BadRequest("step must be at least 1 minute".into()));
+    let refuse = || {
+        ApiError::BadRequest(format!(
+            "step `{}` is not a count and a unit such as 30m, 6h, 1d or 2w",
+            text.chars().take(40).collect::<String>()
+        ))
+    };
+    let unit_at =
+        text.len().checked_sub(1).filter(|&i| i > 0 && text.is_char_boundary(i)).ok_or_else(refuse)?;
+    let (count, unit) = text.split_at(unit_at);
+    if count.starts_with('0') || count.len() > 6 || !count.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(refuse());
     }
-    Ok(d)
+    let count: i64 = count.parse().map_err(|_| refuse())?;
+    Ok(match unit {
+        "m" => Duration::minutes(count),
+        "h" => Duration::hours(count),
+        "d" => Duration::days(count),
+        "w" => Duration::weeks(count),
+        _ => return Err(refuse()),
+    })
 }
 
 /// Validate trend parameters into a query (defaults: score, whole fleet, the last 30 days by
 /// day); the trends page uses the same rules.
 pub fn trend_query(q: TrendParams) -> Result<TrendQuery, ApiError> {
-    let step = parse_step(q.step.as_deref().unwrap_or("1d"))?;
     let mut to = q.to.unwrap_or_else(Utc::now);
     let mut from = q.from.unwrap_or(to - Duration::days(30));
     if from >= to {
         return Err(ApiError::BadRequest("`from` must be before `to`".into()));
     }
+    let step = match q.step.as_deref().filter(|s| !s.is_empty()) {
+        Some(text) => parse_step(text)?,
+        // No step asked for: a day, or as many whole days as keep the series within MAX_POINTS.
+        None => {
+            let days = (to - from).num_days() + 2;
+            Duration::days(((days + MAX_POINTS - 1) / MAX_POINTS).max(1))
+        }
+    };
     // Whole-day steps bucket by UTC day: align the window to midnight so days are not split.
     if step.num_seconds() % 86_400 == 0 {
         from = from.date_naive().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
