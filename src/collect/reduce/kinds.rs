@@ -131,6 +131,7 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
             Some((str_at(e, &["name"]).to_string(), value.to_string()))
         })
         .collect();
+    let env = super::redact::environment(env);
     let node = node.map(str::to_string).or_else(|| {
         spec.get("nodeName").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
     });

@@ -30,6 +30,7 @@ mod fields;
 mod kinds;
 mod kubeadm;
 mod managed;
+pub mod redact;
 #[cfg(test)]
 mod tests;
 
@@ -278,7 +279,7 @@ impl Reducer {
             path: path.to_string(),
             purpose: FilePurpose::Other,
             origin: self.origin.clone(),
-            content,
+            content: redact::config_file(&content),
         });
     }
 
@@ -291,14 +292,15 @@ impl Reducer {
             });
             return;
         };
-        match serde_yaml::from_str::<Value>(text) {
+        let text = redact::config_file(text);
+        match serde_yaml::from_str::<Value>(&text) {
             Ok(config) => {
                 self.files.push(ConfigFile {
                     node: None,
                     path: "configmaps/kube-system/kubeadm-config#ClusterConfiguration".into(),
                     purpose: FilePurpose::KubeadmClusterConfiguration,
                     origin: self.origin.clone(),
-                    content: text.to_string(),
+                    content: text,
                 });
                 self.kubeadm_config = Some(config);
             }
