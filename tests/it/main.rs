@@ -43,6 +43,7 @@ mod rbac_checks;
 mod rbac_cli;
 mod rbac_samples;
 mod scheduler_quarantine;
+mod secrets_redaction;
 mod sim_api;
 mod sim_demo;
 mod sim_kubectl;
