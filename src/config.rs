@@ -112,6 +112,13 @@ pub struct AuthSettings {
     pub session_ttl_hours: i64,
     pub max_failed_logins: i64,
     pub failed_login_window_secs: i64,
+    /// Seconds between removals of expired sessions and of failed logins older than the window.
+    #[serde(default = "default_prune_interval_secs")]
+    pub prune_interval_secs: u64,
+}
+
+fn default_prune_interval_secs() -> u64 {
+    600
 }
 
 /// The default database URL; the embedded fallback only replaces this one, never a URL someone set.

@@ -24,6 +24,7 @@ pub struct Application {
     scheduler: Option<crate::scheduler::SchedulerHandle>,
     credential_feed: tokio::task::JoinHandle<()>,
     https: bool,
+    pruning: tokio::task::JoinHandle<()>,
     /// Watches the certificate files when serving HTTPS.
     cert_watch: Option<tokio::task::JoinHandle<()>>,
 }
@@ -97,10 +98,26 @@ impl Application {
             )
             .spawn()
         });
+        // Expired sessions and old failed logins go on a schedule.
+        let auth = &state.settings.auth;
+        let pruning = crate::store::sessions::spawn_pruning(
+            state.pool.clone(),
+            std::time::Duration::from_secs(auth.prune_interval_secs),
+            chrono::Duration::seconds(auth.failed_login_window_secs),
+        );
         // Clears the credential cache whenever users, tokens or sessions change (any replica).
         let credential_feed =
             tokio::spawn(crate::web::auth::cache::listen(state.pool.clone(), state.credentials.clone()));
-        Ok(Application { port, server: server.run(), state, scheduler, credential_feed, cert_watch, https })
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+            scheduler,
+            credential_feed,
+            cert_watch,
+            https,
+            pruning,
+        })
     }
 
     /// The port actually bound (useful with port 0).
@@ -122,6 +139,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
         self.credential_feed.abort();
+        self.pruning.abort();
         if let Some(watch) = self.cert_watch {
             watch.abort();
         }

@@ -141,3 +141,42 @@ pub async fn clear_failures(pool: &PgPool, username: &str) -> Result<(), StoreEr
     sqlx::query("DELETE FROM login_failures WHERE username = $1").bind(username).execute(pool).await?;
     Ok(())
 }
+
+/// Remove sessions that expired, or were revoked more than a day ago, and failed logins older than
+/// the throttling `window`. Returns (sessions, failures) removed.
+pub async fn prune(pool: &PgPool, window: Duration) -> Result<(u64, u64), StoreError> {
+    let sessions = sqlx::query(
+        "DELETE FROM sessions WHERE expires_at < now() OR (revoked_at IS NOT NULL AND revoked_at < now() - interval '1 day')",
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let failures = sqlx::query("DELETE FROM login_failures WHERE at < now() - $1")
+        .bind(window)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    Ok((sessions, failures))
+}
+
+/// Prune every `every` until the task is aborted (one per replica; deleting twice is harmless).
+pub fn spawn_pruning(
+    pool: PgPool,
+    every: std::time::Duration,
+    window: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(every.max(std::time::Duration::from_secs(1)));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match prune(&pool, window).await {
+                Ok((0, 0)) => {}
+                Ok((sessions, failures)) => {
+                    tracing::debug!(sessions, failures, "pruned expired sessions and old failed logins")
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot prune sessions and failed logins"),
+            }
+        }
+    })
+}

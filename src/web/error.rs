@@ -29,7 +29,7 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
-    #[error("too many failed logins; try again in {0} seconds")]
+    #[error("too many failed logins or password checks; try again in {0} seconds")]
     TooManyRequests(u64),
     #[error("the database is unavailable; try again shortly")]
     Unavailable,

@@ -10,6 +10,7 @@ mod api_session_security;
 mod api_token_lifetime;
 mod api_tokens;
 mod api_users;
+mod auth_housekeeping;
 mod browser;
 mod browser_insight;
 mod browser_support;

@@ -206,15 +206,35 @@ pub struct ChangePassword {
     (status = 400, body = Problem),
     (status = 401, body = Problem),
     (status = 403, body = Problem, description = "the current password is wrong"),
+    (status = 429, body = Problem, description = "too many wrong current passwords; wait for Retry-After seconds"),
 ))]
 #[post("/api/v1/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
+    req: HttpRequest,
     who: Authenticated,
     body: web::Json<ChangePassword>,
 ) -> Result<HttpResponse, ApiError> {
     validate_password(&body.new_password).map_err(ApiError::BadRequest)?;
+    // Guessing the current password through a stolen session is throttled like a login.
+    let address = peer_address(&req).unwrap_or_default();
+    let a = &state.settings.auth;
+    let window = chrono::Duration::seconds(a.failed_login_window_secs);
+    let (by_account, by_address) =
+        sessions::recent_failures(&state.pool, &who.username, &address, window).await?;
+    if by_account >= a.max_failed_logins || by_address >= a.max_failed_logins * 4 {
+        return Err(ApiError::TooManyRequests(a.failed_login_window_secs as u64));
+    }
     if users::authenticate(&state.pool, &who.username, &body.current_password).await?.is_none() {
+        sessions::record_failure(&state.pool, &who.username, &address).await?;
+        audit::record(
+            &state.pool,
+            &who.actor(),
+            "user.password_failed",
+            Some(&who.username),
+            serde_json::json!({}),
+        )
+        .await?;
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     users::update(&state.pool, who.user_id, Some(&body.new_password), None, None).await?;
