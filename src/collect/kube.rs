@@ -197,6 +197,12 @@ pub(crate) fn not_kubernetes(status: http::StatusCode, content_type: &str) -> St
     // Only a media type's own characters: the header is remote text too.
     let kind: String =
         kind.chars().filter(|c| c.is_ascii_alphanumeric() || "/+.-".contains(*c)).take(60).collect();
+    if status.is_redirection() {
+        return format!(
+            "not a Kubernetes API server: answered {} (a redirect, which Palisade never follows)",
+            status.as_u16()
+        );
+    }
     let kind = if kind.is_empty() { "no content type".to_string() } else { kind };
     format!("not a Kubernetes API server: answered {} with {kind}", status.as_u16())
 }

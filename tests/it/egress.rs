@@ -116,6 +116,29 @@ async fn an_html_404_is_described_by_status_and_kind_and_its_body_is_never_repea
 }
 
 #[tokio::test]
+async fn a_redirect_is_never_followed_and_is_named_as_one() {
+    let app = spawn_app().await;
+    // The target would answer as a Kubernetes API server; it must never be dialled.
+    let target = spawn_server(&["127.0.0.1"], Behaviour::Kubernetes).await;
+    let port: u16 = target.url.rsplit(':').next().unwrap().parse().unwrap();
+    let redirector = spawn_server(&["127.0.0.1"], Behaviour::Redirect(port)).await;
+    let resp = register(&app, &body_for("redirecting", &redirector.url, Some(&redirector.ca_pem))).await;
+    assert_eq!(resp.status(), 201);
+    let cluster: Value = resp.json().await.unwrap();
+    let error = cluster["last_error"].as_str().unwrap();
+    assert!(error.contains("answered 302 (a redirect, which Palisade never follows)"), "{error}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let snap = kube::collect("redirecting", &creds_for(&redirector), quick(Egress::loopback_only())).await;
+    let text = match snap {
+        Ok(s) => serde_json::to_string(&s).unwrap(),
+        Err(e) => e.to_string(),
+    };
+    assert!(text.contains("a redirect, which Palisade never follows"), "{text}");
+    assert!(redirector.connections.load(std::sync::atomic::Ordering::SeqCst) > 0);
+    assert_eq!(target.connections.load(std::sync::atomic::Ordering::SeqCst), 0, "the redirect was followed");
+}
+
+#[tokio::test]
 async fn an_answer_trickling_in_byte_by_byte_times_out_with_the_deadline_in_words() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let slow = spawn_server(&["127.0.0.1"], Behaviour::ByteByByte).await;

@@ -42,6 +42,8 @@ pub enum Behaviour {
     Html404(&'static str),
     /// Every path sends its headers, then one byte every 200 ms, forever.
     ByteByByte,
+    /// Every path answers `302 Found` to the same path on `https://127.0.0.1:<port>`.
+    Redirect(u16),
 }
 
 /// A running fixture.
@@ -131,6 +133,13 @@ async fn answer<S: tokio::io::AsyncWrite + Unpin>(tls: &mut S, behaviour: Behavi
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(200)).await;
             }
+        }
+        Behaviour::Redirect(port) => {
+            let head = format!(
+                "HTTP/1.1 302 Found\r\nlocation: https://127.0.0.1:{port}{path}\r\ncontent-type: text/html\r\n\
+                 content-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = tls.write_all(head.as_bytes()).await;
         }
         Behaviour::EndlessEverywhere => endless(tls).await,
         Behaviour::EndlessVersion if path.starts_with("/version") => endless(tls).await,
