@@ -63,12 +63,18 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start an app after letting the caller adjust the settings.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_on(&test_server_url(), adjust).await
+}
+
+/// Start an app whose database lives on the PostgreSQL server `server_url` points at (a private
+/// server a test may stop and start).
+pub async fn spawn_app_on(server_url: &str, adjust: impl FnOnce(&mut Settings)) -> TestApp {
     palisade::telemetry::init();
     palisade::startup::install_crypto_provider();
     let data_dir = tempfile::tempdir().expect("tempdir");
     let mut settings = Settings::load_from(data_dir.path()).expect("settings");
     let db_name = format!("palisade_test_{}", Uuid::new_v4().simple());
-    let mut url = url::Url::parse(&test_server_url()).expect("PALISADE_TEST_DATABASE_URL is a URL");
+    let mut url = url::Url::parse(server_url).expect("PALISADE_TEST_DATABASE_URL is a URL");
     url.set_path(&db_name);
     settings.database.url = SecretString::from(url.to_string());
     settings.database.embedded_fallback = false;

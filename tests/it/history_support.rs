@@ -107,6 +107,16 @@ impl PrivatePostgres {
         self.pg_ctl("restart");
     }
 
+    /// Stop the server (fast shutdown: every connection is cut); [`Self::start_again`] brings it back.
+    pub fn stop(&self) {
+        self.pg_ctl("stop");
+    }
+
+    /// Start a stopped server on the same port and data.
+    pub fn start_again(&self) {
+        self.pg_ctl("start");
+    }
+
     /// URL of the `postgres` database on this server.
     pub fn url(&self) -> String {
         format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)

@@ -24,6 +24,7 @@ mod collect_scan;
 mod dashboard;
 mod egress;
 mod evidence_flags;
+mod faults;
 mod helpers;
 mod history_api;
 mod history_lifecycle;
