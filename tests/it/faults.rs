@@ -100,7 +100,7 @@ async fn a_burst_of_1000_scan_requests_is_fully_accounted_for() {
     assert!(ids.len() >= clusters.len(), "every cluster got at least one scan");
 
     // Afterwards: every scan answered exists and finished; none is still queued or running.
-    let done = eventually(180, "every scan finished", || async {
+    eventually(180, "every scan finished", || async {
         let open: i64 = sqlx::query_scalar("SELECT count(*) FROM scans WHERE state IN ('queued', 'running')")
             .fetch_one(&app.pool)
             .await
@@ -108,7 +108,6 @@ async fn a_burst_of_1000_scan_requests_is_fully_accounted_for() {
         (open == 0).then_some(())
     })
     .await;
-    let _ = done;
     r1.shutdown().await;
     r2.shutdown().await;
     let rows: Vec<(String, String, i32, i32)> =
