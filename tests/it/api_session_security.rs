@@ -33,32 +33,21 @@ async fn a_planted_session_id_is_never_accepted_and_every_login_gets_a_new_one()
     let app = spawn_app().await;
     let planted = "attacker-chosen-session-id-0123456789abcdef";
     let plain = reqwest::Client::new();
+    // Who the server takes a request with this session cookie for.
+    let me_with = |cookie: &str| {
+        plain.get(app.url("/api/v1/auth/me")).header("cookie", format!("palisade_session={cookie}")).send()
+    };
     // The planted id authenticates nothing, before or after the victim logs in with it.
-    let resp = plain
-        .get(app.url("/api/v1/auth/me"))
-        .header("cookie", format!("palisade_session={planted}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = me_with(planted).await.unwrap();
     assert_problem(resp, 401).await;
     let first = login(&app, &plain, Some(planted)).await;
     assert_eq!(first.status(), 200);
     let issued = session_cookie(&first).expect("login sets a session cookie");
     assert_ne!(issued, planted);
-    let resp = plain
-        .get(app.url("/api/v1/auth/me"))
-        .header("cookie", format!("palisade_session={planted}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = me_with(planted).await.unwrap();
     assert_problem(resp, 401).await;
     // The issued one works; a second login issues yet another.
-    let resp = plain
-        .get(app.url("/api/v1/auth/me"))
-        .header("cookie", format!("palisade_session={issued}"))
-        .send()
-        .await
-        .unwrap();
+    let resp = me_with(&issued).await.unwrap();
     assert_eq!(resp.status(), 200);
     let second = session_cookie(&login(&app, &plain, Some(&issued)).await).unwrap();
     assert_ne!(second, issued);

@@ -61,6 +61,19 @@ pub enum LoginOutcome {
     Denied,
 }
 
+/// 429 while `username` or `address` has too many recent failed password checks (logins and
+/// password changes count alike).
+async fn refuse_if_throttled(state: &AppState, username: &str, address: &str) -> Result<(), ApiError> {
+    let a = &state.settings.auth;
+    let window = chrono::Duration::seconds(a.failed_login_window_secs);
+    let (by_account, by_address) = sessions::recent_failures(&state.pool, username, address, window).await?;
+    // An address is allowed more failures than an account: many people may share one NAT.
+    if by_account >= a.max_failed_logins || by_address >= a.max_failed_logins * 4 {
+        return Err(ApiError::TooManyRequests(a.failed_login_window_secs as u64));
+    }
+    Ok(())
+}
+
 /// Check throttling, verify the password, start a session, audit. Used by both login paths.
 pub async fn attempt_login(
     state: &AppState,
@@ -69,12 +82,7 @@ pub async fn attempt_login(
     address: &str,
 ) -> Result<LoginOutcome, ApiError> {
     let a = &state.settings.auth;
-    let window = chrono::Duration::seconds(a.failed_login_window_secs);
-    let (by_account, by_address) = sessions::recent_failures(&state.pool, username, address, window).await?;
-    // An address is allowed more failures than an account: many people may share one NAT.
-    if by_account >= a.max_failed_logins || by_address >= a.max_failed_logins * 4 {
-        return Err(ApiError::TooManyRequests(a.failed_login_window_secs as u64));
-    }
+    refuse_if_throttled(state, username, address).await?;
     let actor = Actor {
         id: None,
         name: username.chars().take(64).collect(),
@@ -218,13 +226,7 @@ pub async fn change_password(
     validate_password(&body.new_password).map_err(ApiError::BadRequest)?;
     // Guessing the current password through a stolen session is throttled like a login.
     let address = peer_address(&req).unwrap_or_default();
-    let a = &state.settings.auth;
-    let window = chrono::Duration::seconds(a.failed_login_window_secs);
-    let (by_account, by_address) =
-        sessions::recent_failures(&state.pool, &who.username, &address, window).await?;
-    if by_account >= a.max_failed_logins || by_address >= a.max_failed_logins * 4 {
-        return Err(ApiError::TooManyRequests(a.failed_login_window_secs as u64));
-    }
+    refuse_if_throttled(&state, &who.username, &address).await?;
     if users::authenticate(&state.pool, &who.username, &body.current_password).await?.is_none() {
         sessions::record_failure(&state.pool, &who.username, &address).await?;
         audit::record(

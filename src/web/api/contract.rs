@@ -292,7 +292,7 @@ fn constrain_bodies(schemas: &mut Map<String, Value>) {
     let nullable_password = json!({
         "type": ["string", "null"], "minLength": MIN_PASSWORD_CHARS, "maxLength": MAX_PASSWORD_CHARS
     });
-    let rules: [(&str, &str, Value); 10] = [
+    let rules = [
         ("RegisterCluster", "name", name.clone()),
         ("RegisterCluster", "group", nullable_name.clone()),
         ("RegisterCluster", "labels", labels_schema()),
@@ -303,17 +303,13 @@ fn constrain_bodies(schemas: &mut Map<String, Value>) {
         ("CreateUser", "password", password.clone()),
         ("UpdateUser", "password", nullable_password),
         ("ChangePassword", "new_password", password),
-    ];
-    for (schema, property, rule) in rules {
-        if let Some(p) =
-            schemas.get_mut(schema).and_then(|s| s.pointer_mut(&format!("/properties/{property}")))
-        {
-            merge(p, rule);
-        }
-    }
-    let rules = [
         ("ScheduleBody", "interval_seconds", json!({"minimum": 1, "maximum": i32::MAX})),
         ("ScheduleBody", "cron", json!({"pattern": CRON_PATTERN})),
+        (
+            "CreateToken",
+            "name",
+            json!({"minLength": 1, "maxLength": MAX_TOKEN_NAME_CHARS, "pattern": TOKEN_NAME_PATTERN}),
+        ),
     ];
     for (schema, property, rule) in rules {
         if let Some(p) =
@@ -321,9 +317,6 @@ fn constrain_bodies(schemas: &mut Map<String, Value>) {
         {
             merge(p, rule);
         }
-    }
-    if let Some(p) = schemas.get_mut("CreateToken").and_then(|s| s.pointer_mut("/properties/name")) {
-        merge(p, json!({"minLength": 1, "maxLength": MAX_TOKEN_NAME_CHARS, "pattern": TOKEN_NAME_PATTERN}));
     }
 }
 
