@@ -20,8 +20,6 @@ pub mod eval;
 pub mod kubelet;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-mod tests_flags;
 
 pub mod network;
 pub mod rbac;

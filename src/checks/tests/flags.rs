@@ -3,16 +3,10 @@
 //! Expected verdicts follow the CIS 1.12 text (1.2.1 anonymous auth off, 1.2.6/1.2.7 no
 //! AlwaysAllow, 1.2.11 no AlwaysAdmit) and pflag's documented reading.
 
-use crate::domain::Status;
-use crate::snapshot::{ComponentKind, Flags, Program, Snapshot};
-
-use super::{find, CheckOptions, CheckResult};
+use super::*;
+use crate::snapshot::{Flags, Program};
 
 const API: ComponentKind = ComponentKind::KubeApiserver;
-
-fn run(id: &str, snap: &Snapshot) -> Vec<CheckResult> {
-    find(id).unwrap_or_else(|| panic!("{id} is not in the catalog")).run_on(snap, &CheckOptions::default())
-}
 
 /// The kubeadm sample with the API server's command line extended by `extra` words, read as
 /// kube-apiserver reads its container command.
