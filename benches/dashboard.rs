@@ -167,9 +167,15 @@ async fn main() -> anyhow::Result<()> {
         names.push(name);
     }
 
+    // The generated clusters have no real API server behind them: pause their schedules, so the
+    // server does not spend the run failing to scan them (their history stays as generated).
+    sqlx::query("UPDATE cluster_scan_state SET paused = true WHERE NOT paused").execute(&pool).await?;
+
     let dir = tempfile::tempdir()?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let log_file = dir.path().join("server.log");
+    // Outside the temporary directory, so it survives a failed run.
+    let log_file = std::env::temp_dir().join("palisade-dashboard-bench-server.log");
+    println!("server log: {}", log_file.display());
     let _server = Proc(
         Command::new(env!("CARGO_BIN_EXE_palisade"))
             .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
@@ -399,6 +405,7 @@ async fn big_cluster(admin: &Browser, spec: &str, dir: &Path, runs: u64) -> anyh
             admin.http.get(format!("{}/api/v1/scans/{scan_id}", admin.base)).send().await?.json().await?;
         let state = s["state"].as_str().unwrap_or_default().to_string();
         if !["queued", "running"].contains(&state.as_str()) {
+            anyhow::ensure!(state != "failed", "the scan failed: {}", s["error"]);
             break format!("{state}, {} results", s["total_results"]);
         }
         anyhow::ensure!(t.elapsed() < Duration::from_secs(1800), "the scan did not finish");

@@ -27,6 +27,7 @@ use crate::egress::Egress;
 use crate::registry::{Registry, RegistryError, Schedule};
 use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress};
 use crate::store::StoreError;
+use crate::telemetry::Chain;
 
 /// Delay before retry number `attempt + 1` after attempt `attempt` failed: `base * 2^(attempt-1)`,
 /// at most `max`.
@@ -222,7 +223,7 @@ impl Scheduler {
             }
             if let Err(e) = this.tick(ticks, &mut running, &mut claims).await {
                 // A database outage must not stop the scheduler: try again next tick.
-                tracing::warn!(error = %e, "scheduler tick failed");
+                tracing::warn!(error = %Chain(&e), "scheduler tick failed");
             }
             ticks += 1;
             tokio::select! {
@@ -239,7 +240,7 @@ impl Scheduler {
         while running.join_next().await.is_some() {}
         for claim in claims.values() {
             if let Err(e) = scans::release(&this.pool, claim).await {
-                tracing::warn!(scan = %claim.id, error = %e, "cannot hand the scan back; its lease will expire");
+                tracing::warn!(scan = %claim.id, error = %Chain(&e), "cannot hand the scan back; its lease will expire");
             }
         }
         tracing::info!(owner = %this.owner, "scheduler stopped");
@@ -298,7 +299,7 @@ impl Scheduler {
             match scans::prune_detail(&self.pool, cutoff).await {
                 Ok(n) if n > 0 => tracing::info!(removed = n, "retention pruned old result detail"),
                 Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "retention failed"),
+                Err(e) => tracing::warn!(error = %Chain(&e), "retention failed"),
             }
         }
         Ok(())
@@ -345,7 +346,7 @@ impl Scheduler {
                             return;
                         }
                         // PostgreSQL unreachable: keep scanning; the write at the end is fenced.
-                        Err(e) => tracing::warn!(error = %e, "cannot renew the scan's lease"),
+                        Err(e) => tracing::warn!(error = %Chain(&e), "cannot renew the scan's lease"),
                     }
                 }
             }
@@ -390,7 +391,7 @@ impl Scheduler {
                     return;
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, attempt, "cannot store the scan's results; retrying");
+                    tracing::warn!(error = %Chain(&e), attempt, "cannot store the scan's results; retrying");
                     tokio::time::sleep(backoff(
                         attempt as i32 + 1,
                         Duration::from_millis(250),
@@ -421,7 +422,7 @@ impl Scheduler {
                 Ok(_) => return,
                 Err(StoreError::LeaseLost) => return,
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot record the scan's failure; retrying");
+                    tracing::warn!(error = %Chain(&e), "cannot record the scan's failure; retrying");
                     tokio::time::sleep(backoff(
                         attempt as i32 + 1,
                         Duration::from_millis(250),

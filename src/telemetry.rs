@@ -21,3 +21,35 @@ pub fn init() {
     // Already installed (e.g. a second test in the same process): keep the first one.
     let _ = result;
 }
+
+/// An error with its whole cause chain on one line (`outer: cause: root cause`), for log fields:
+/// `tracing::warn!(error = %Chain(&e), ...)`. A bare `%e` prints only the outermost message, which
+/// for a store error is "database error" without the reason.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Chain;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("database error")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn the_chain_names_every_cause() {
+        let e = Outer(std::io::Error::other("duplicate key value violates unique constraint"));
+        assert_eq!(Chain(&e).to_string(), "database error: duplicate key value violates unique constraint");
+    }
+}

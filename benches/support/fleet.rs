@@ -122,6 +122,10 @@ pub async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64)
          FROM findings f CROSS JOIN generate_series(1, 3) k",
     )
     .await?;
+    // Later scans take their result sequence numbers after the generated ones.
+    sqlx::query("SELECT setval('scan_result_seq', (SELECT max(result_seq) FROM scans))")
+        .execute(pool)
+        .await?;
     sqlx::query("VACUUM ANALYZE").execute(pool).await?;
     println!("generated in {:.0} s", t0.elapsed().as_secs_f64());
     Ok(())

@@ -175,7 +175,9 @@ pub fn spawn_pruning(
                 Ok((sessions, failures)) => {
                     tracing::debug!(sessions, failures, "pruned expired sessions and old failed logins")
                 }
-                Err(e) => tracing::warn!(error = %e, "cannot prune sessions and failed logins"),
+                Err(e) => {
+                    tracing::warn!(error = %crate::telemetry::Chain(&e), "cannot prune sessions and failed logins")
+                }
             }
         }
     })
