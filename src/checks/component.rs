@@ -3,7 +3,7 @@
 //! evidence is missing, and the compiled-in defaults of the flags the checks read.
 
 use crate::domain::Status;
-use crate::snapshot::{Component, ComponentKind, ControlPlane, FlagValue, Snapshot, Source};
+use crate::snapshot::{Component, ComponentKind, ControlPlane, FlagValue, Snapshot};
 
 use super::eval::{self, evaluate, Found, Outcome, Rule};
 use super::{CheckMeta, CheckResult, ResourceRef};
@@ -12,11 +12,7 @@ use super::{CheckMeta, CheckResult, ResourceRef};
 pub fn component_resource(c: &Component) -> ResourceRef {
     ResourceRef {
         kind: c.kind.as_str().to_string(),
-        // Static pods and their mirror pods live in kube-system; agent-reported processes have none.
-        namespace: match c.origin.source {
-            Source::Api | Source::Dump => Some("kube-system".into()),
-            Source::NodeAgent | Source::Probe => None,
-        },
+        namespace: c.namespace.clone(),
         name: c.name.clone(),
         node: c.node.clone(),
     }

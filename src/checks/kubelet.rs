@@ -17,7 +17,7 @@
 //! only when it proves it: another always-defaulted duration such as `syncFrequency` is zero too.
 
 use crate::domain::{Area, Severity, Status};
-use crate::snapshot::{FlagValue, Kubelet, Program, SettingSource, Snapshot, Source};
+use crate::snapshot::{ConfigForm, FlagValue, Kubelet, Program, SettingSource, Snapshot};
 
 use super::component::rule;
 use super::eval::{self, evaluate, Found, Op, Outcome, Rule};
@@ -222,7 +222,7 @@ const DEFAULTED_DURATIONS: &[&str] = &[
 ];
 
 fn is_raw_file(k: &Kubelet) -> bool {
-    matches!(k.origin.source, Source::Dump | Source::NodeAgent)
+    k.config_form == ConfigForm::File
         && DEFAULTED_DURATIONS
             .iter()
             .any(|p| k.config_value(p).is_some_and(|v| eval::duration_is_zero(&v) == Some(true)))

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::collect::reduce::{Group, GroupStates, Reducer};
-use crate::snapshot::{EvidenceState, Gap, GapReason, Origin, Snapshot, Source};
+use crate::snapshot::{ConfigForm, EvidenceState, Gap, GapReason, Origin, Snapshot, Source};
 
 /// The dump as a whole could not be read (missing path, unsupported file type). Problems inside
 /// single files are [`ReadError`]s instead and do not stop the read.
@@ -70,7 +70,7 @@ pub enum Placement {
     StaticPod { node: Option<String> },
     /// A node's `KubeletConfiguration` from `kubelet/<node>.yaml|json`, already unwrapped from a
     /// `/configz` `{"kubeletconfig": …}` envelope.
-    KubeletConfig { node: String },
+    KubeletConfig { node: String, form: ConfigForm },
 }
 
 /// One Kubernetes object read from a dump, with where it came from.
@@ -319,7 +319,7 @@ fn read_entry(rel: &str, bytes: Vec<u8>, visit: &mut impl FnMut(Item)) {
         }
         ["kubelet", file] => {
             let node = file.rsplit_once('.').map(|(n, _)| n).unwrap_or(file).to_string();
-            parse_objects(rel, &bytes, &Placement::KubeletConfig { node }, visit)
+            parse_objects(rel, &bytes, &Placement::KubeletConfig { node, form: ConfigForm::File }, visit)
         }
         _ => parse_objects(rel, &bytes, &Placement::Api, visit),
     }
@@ -800,9 +800,10 @@ fn emit(file: &str, line: usize, value: Value, placement: &Placement, visit: &mu
         }));
         return;
     };
-    if let Placement::KubeletConfig { .. } = placement {
-        let value = match map.remove("kubeletconfig") {
-            Some(inner @ Value::Object(_)) => inner,
+    if let Placement::KubeletConfig { node, .. } = placement {
+        // A `/configz` capture is the effective configuration; a bare file is as written.
+        let (value, form) = match map.remove("kubeletconfig") {
+            Some(inner @ Value::Object(_)) => (inner, ConfigForm::Effective),
             Some(_) => {
                 visit(Item::Error(ReadError {
                     file: file.into(),
@@ -811,9 +812,10 @@ fn emit(file: &str, line: usize, value: Value, placement: &Placement, visit: &mu
                 }));
                 return;
             }
-            None => Value::Object(map),
+            None => (Value::Object(map), ConfigForm::File),
         };
-        visit(Item::Object(RawObject { file: file.into(), line, placement: placement.clone(), value }));
+        let placement = Placement::KubeletConfig { node: node.clone(), form };
+        visit(Item::Object(RawObject { file: file.into(), line, placement, value }));
         return;
     }
     let kind = map.get("kind").and_then(Value::as_str).map(str::to_string);
@@ -865,14 +867,14 @@ pub fn collect(path: impl AsRef<Path>) -> Result<Snapshot, DumpError> {
         Item::Object(obj) => match &obj.placement {
             Placement::Api => reducer.add_object(&obj.value),
             Placement::StaticPod { node } if obj.kind() == "Pod" => {
-                reducer.add_static_pod(&obj.value, node.as_deref())
+                reducer.add_static_pod(&obj.value, node.as_deref(), Some(&obj.file))
             }
             Placement::StaticPod { .. } => gaps.push(Gap {
                 what: format!("dump:{}:{}", obj.file, obj.line),
                 reason: GapReason::Error,
                 detail: format!("a {} in the static pod manifest directory was skipped", obj.kind()),
             }),
-            Placement::KubeletConfig { node } => reducer.add_kubelet_config(node, obj.value),
+            Placement::KubeletConfig { node, form } => reducer.add_kubelet_config(node, obj.value, *form),
         },
         Item::NodeFile(f) => reducer.add_node_file(&f.node, &f.path, f.content),
         Item::SimSettings(_) => {}
@@ -1050,7 +1052,10 @@ mod tests {
     fn configz_envelopes_are_unwrapped_and_the_node_comes_from_the_file_name() {
         let out = parse("kubelet/worker-1.json", r#"{"kubeletconfig":{"readOnlyPort":0}}"#);
         assert_eq!(out.objects.len(), 1);
-        assert_eq!(out.objects[0].placement, Placement::KubeletConfig { node: "worker-1".into() });
+        assert_eq!(
+            out.objects[0].placement,
+            Placement::KubeletConfig { node: "worker-1".into(), form: ConfigForm::Effective }
+        );
         assert_eq!(out.objects[0].value["readOnlyPort"], 0);
     }
 

@@ -31,7 +31,7 @@ use serde_json::Value;
 use crate::collect::client::{ClusterCredentials, CredentialsError};
 use crate::collect::reduce::{parse_git_version, Group, GroupStates, Reducer};
 use crate::egress::{self, Egress, EgressError, ReadError};
-use crate::snapshot::{EvidenceState, GapReason, KubeVersion, Origin, Snapshot, Source};
+use crate::snapshot::{ConfigForm, EvidenceState, GapReason, KubeVersion, Origin, Snapshot, Source};
 
 /// Why a live scan could not produce a snapshot at all.
 #[derive(Debug, thiserror::Error)]
@@ -520,7 +520,9 @@ async fn collect_kubelets(
         done += 1;
         match result {
             Ok(mut v) => match v.get_mut("kubeletconfig").map(Value::take) {
-                Some(config @ Value::Object(_)) => reducer.add_kubelet_config(&node, config),
+                Some(config @ Value::Object(_)) => {
+                    reducer.add_kubelet_config(&node, config, ConfigForm::Effective)
+                }
                 _ => {
                     states.kubelet_states.insert(
                         node.clone(),

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::checks::{run_all, CheckOptions, CheckResult};
 use crate::domain::{Severity, Status};
 use crate::frameworks::{cis_compliance, Compliance};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{ComponentKind, Snapshot};
 
 /// Output format of `palisade scan`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -41,6 +41,11 @@ pub struct Summary {
     /// CIS v1.12 roll-up: controls assessed, passed, failed, warned, unknown, not applicable and
     /// the score in percent.
     pub cis_1_12: ComplianceSummary,
+    /// How many instances of each component were judged (`kube-apiserver`, `etcd`, …, `kubelet`):
+    /// distinct resources of that kind with at least one decided result (pass, fail or warn; a
+    /// component whose evidence is missing is not judged). Every kind is present.
+    #[serde(default)]
+    pub components_judged: BTreeMap<String, usize>,
 }
 
 /// The headline numbers of a framework roll-up.
@@ -98,6 +103,20 @@ impl Report {
             }
         }
         let compliance = cis_compliance(&results);
+        let kinds = ComponentKind::ALL.iter().map(|k| k.as_str()).chain(["kubelet"]);
+        let components_judged = kinds
+            .map(|kind| {
+                let instances: std::collections::BTreeSet<(&str, Option<&str>)> = results
+                    .iter()
+                    .filter(|r| {
+                        r.resource.kind == kind
+                            && matches!(r.status, Status::Pass | Status::Fail | Status::Warn)
+                    })
+                    .map(|r| (r.resource.name.as_str(), r.resource.node.as_deref()))
+                    .collect();
+                (kind.to_string(), instances.len())
+            })
+            .collect();
         Report {
             cluster: cluster.to_string(),
             scanned_at,
@@ -106,6 +125,7 @@ impl Report {
                 by_status,
                 failed_by_severity,
                 cis_1_12: ComplianceSummary::from(&compliance),
+                components_judged,
             },
             results,
         }

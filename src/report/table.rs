@@ -108,6 +108,11 @@ pub fn render(report: &Report, color: bool) -> String {
         let text: Vec<String> = by_sev.iter().map(|(k, n)| format!("{n} {k}")).collect();
         let _ = writeln!(out, "failures by severity: {}", text.join(", "));
     }
+    let judged: Vec<String> =
+        s.components_judged.iter().filter(|(_, n)| **n > 0).map(|(k, n)| format!("{n} {k}")).collect();
+    if !judged.is_empty() {
+        let _ = writeln!(out, "components judged: {}", judged.join(", "));
+    }
     let c = &s.cis_1_12;
     let _ = writeln!(
         out,

@@ -58,7 +58,7 @@ pub fn load_builder(dir: &Path) -> anyhow::Result<ClusterBuilder> {
                 "{}: a static pod manifest outside manifests/<node>/ names no node; skipped",
                 o.file
             )),
-            Placement::KubeletConfig { node } => b.set_kubelet_config(node, o.value),
+            Placement::KubeletConfig { node, .. } => b.set_kubelet_config(node, o.value),
         },
         // Node files are evidence for the offline collector; the API does not serve them.
         Item::NodeFile(_) => {}

@@ -151,6 +151,7 @@ impl Component {
         Component {
             kind,
             name: format!("{}-{}", kind.as_str(), node),
+            namespace: Some("kube-system".into()),
             node: Some(node.to_string()),
             origin,
             flags: Flags::parse(&tokens),
@@ -230,6 +231,7 @@ impl Snapshot {
                 origin: Origin::new(Source::Dump, at),
                 config: Some(kubeadm_kubelet_config()),
                 config_state: super::EvidenceState::Complete,
+                config_form: super::ConfigForm::File,
                 flags: None,
                 version: Some("v1.31.4".into()),
             });

@@ -378,6 +378,10 @@ pub struct Component {
     pub kind: ComponentKind,
     /// Pod name (e.g. `kube-apiserver-cp-1`) or process name for agent reports.
     pub name: String,
+    /// The namespace of its pod (`kube-system` for kubeadm's static pods); `None` for a process
+    /// reported by a node agent, which has no pod.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
     pub origin: Origin,
@@ -426,12 +430,28 @@ pub struct Kubelet {
     /// Why `config` is missing, when it is.
     #[serde(default)]
     pub config_state: EvidenceState,
+    /// Whether `config` is a file as written or the effective configuration `/configz` serves.
+    #[serde(default)]
+    pub config_form: ConfigForm,
     /// The kubelet command line, when known (node agent). Flags override the config file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flags: Option<Flags>,
     /// The kubelet version reported by the node, e.g. `v1.31.4`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+}
+
+/// What a kubelet configuration is: the collectors record it, so the checks read every source with
+/// one rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigForm {
+    /// A `KubeletConfiguration` file as written (a dump's file, a node agent's read): the
+    /// kubelet's v1beta1 defaulting has not been applied to it yet.
+    #[default]
+    File,
+    /// What `/configz` serves: the configuration the kubelet runs with, defaults applied.
+    Effective,
 }
 
 /// Where an effective kubelet setting came from.

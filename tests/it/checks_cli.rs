@@ -147,3 +147,32 @@ fn the_table_groups_results_by_area_without_color_when_not_a_terminal() {
     assert!(!stdout.contains('\x1b'));
     assert!(stdout.contains("CIS Kubernetes Benchmark v1.12:"));
 }
+
+#[test]
+fn a_directory_of_node_less_manifests_gives_one_result_per_manifest_and_counts_them() {
+    // A Git repository of static pods: no node level, so nothing ties a manifest to a node. Each
+    // manifest is its own API server; the one that allows anonymous requests is not hidden by the
+    // two that do not.
+    let dir = tempfile::tempdir().unwrap();
+    let unnamed = apiserver_manifest(&["--anonymous-auth=false"]).replace("  name: kube-apiserver\n", "");
+    write(dir.path(), "manifests/apiserver-a.yaml", &apiserver_manifest(&["--anonymous-auth=false"]));
+    write(dir.path(), "manifests/apiserver-b.yaml", &apiserver_manifest(&["--anonymous-auth=true"]));
+    write(dir.path(), "manifests/apiserver-c.yaml", &unnamed);
+    let (code, stdout, stderr) = scan(dir.path(), &["--format", "json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let v: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is the JSON report");
+    let anon: Vec<&serde_json::Value> =
+        v["results"].as_array().unwrap().iter().filter(|r| r["check_id"] == "PAL-AUTHN-001").collect();
+    assert_eq!(anon.len(), 3, "one result per manifest: {anon:?}");
+    let mut names: Vec<&str> = anon.iter().map(|r| r["resource"]["name"].as_str().unwrap()).collect();
+    names.sort();
+    // Named by pod name, made unique; the pod without a name by its file.
+    assert_eq!(names, ["apiserver-c", "kube-apiserver", "kube-apiserver-2"]);
+    let warned: Vec<&&serde_json::Value> = anon.iter().filter(|r| r["status"] == "warn").collect();
+    assert_eq!(warned.len(), 1, "only manifest b allows anonymous requests: {anon:?}");
+    assert!(anon.iter().filter(|r| r["status"] == "pass").count() == 2);
+    assert_eq!(v["summary"]["components_judged"]["kube-apiserver"], 3);
+    assert_eq!(v["summary"]["components_judged"]["etcd"], 0);
+    let (_, table, _) = scan(dir.path(), &[]);
+    assert!(table.contains("components judged: 3 kube-apiserver"), "{table}");
+}

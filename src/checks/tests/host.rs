@@ -78,7 +78,7 @@ pub(super) fn cases() -> Vec<Case> {
 fn a_zero_idle_timeout_from_configz_is_a_real_zero() {
     let mut snap = k();
     for kl in &mut snap.kubelets.items {
-        kl.origin.source = crate::snapshot::Source::Api;
+        kl.config_form = crate::snapshot::ConfigForm::Effective;
     }
     let r = run("PAL-HOST-001", &snap);
     assert!(r.iter().all(|x| x.status == Status::Warn), "{}", r[0].evidence);

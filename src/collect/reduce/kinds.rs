@@ -136,9 +136,13 @@ pub fn component_from_pod(obj: &Value, node: Option<&str>, origin: Origin) -> Op
         spec.get("nodeName").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
     });
     let pod_name = name(obj);
+    // The kubelet puts a static pod without a namespace into `default`.
+    let namespace = str_at(obj, &["metadata", "namespace"]);
+    let namespace = if namespace.is_empty() { "default" } else { namespace };
     Some(Component {
         kind,
         name: if pod_name.is_empty() { kind.as_str().to_string() } else { pod_name },
+        namespace: Some(namespace.to_string()),
         node,
         origin,
         flags: Flags::from_container(crate::snapshot::Program::Component(kind), &tokens),

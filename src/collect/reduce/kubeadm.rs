@@ -105,6 +105,8 @@ pub fn kubeadm_components(config: &Value, origin: &Origin) -> Vec<Component> {
         Component {
             kind,
             name: "kubeadm-config".into(),
+            // kubeadm renders these as static pods in kube-system.
+            namespace: Some("kube-system".into()),
             node: None,
             origin: origin.clone(),
             flags,

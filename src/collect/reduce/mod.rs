@@ -19,11 +19,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::Value;
 
 use crate::snapshot::{
-    Binding, ClusterInfo, Component, ComponentKind, ConfigFile, ContainerPort, ControlPlane, Evidence,
-    EvidenceState, FilePurpose, Flags, Gap, GapReason, IpBlock, KubeVersion, Kubelet, LabelSelector, Labels,
-    Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule, Node, NodeAddress,
-    Origin, OwnerRef, Pod, PolicyRule, PortRef, Role, RoleRef, SecretMeta, SelectorRequirement,
-    ServiceAccount, Snapshot, Subject, Workload,
+    Binding, ClusterInfo, Component, ComponentKind, ConfigFile, ConfigForm, ContainerPort, ControlPlane,
+    Evidence, EvidenceState, FilePurpose, Flags, Gap, GapReason, IpBlock, KubeVersion, Kubelet,
+    LabelSelector, Labels, Namespace, NetworkPolicy, NetworkPolicyPeer, NetworkPolicyPort, NetworkPolicyRule,
+    Node, NodeAddress, Origin, OwnerRef, Pod, PolicyRule, PortRef, Role, RoleRef, SecretMeta,
+    SelectorRequirement, ServiceAccount, Snapshot, Subject, Workload,
 };
 
 mod fields;
@@ -142,7 +142,7 @@ pub struct Reducer {
     network_policies: Vec<NetworkPolicy>,
     daemonsets: Vec<Workload>,
     components: Vec<(ComponentSource, Component)>,
-    kubelet_configs: BTreeMap<String, Value>,
+    kubelet_configs: BTreeMap<String, (Value, ConfigForm)>,
     kubeadm_config: Option<Value>,
     files: Vec<ConfigFile>,
     /// Objects seen per group (to tell an empty dump group from a missing one).
@@ -248,10 +248,19 @@ impl Reducer {
         self.pods.push(pod);
     }
 
-    /// Add a static pod manifest read from a control-plane node (`node` from the dump layout).
-    pub fn add_static_pod(&mut self, obj: &Value, node: Option<&str>) {
+    /// Add a static pod manifest read from a control-plane node (`node` from the dump layout) or
+    /// from a directory with no node level (`node` `None`, e.g. a Git repository of manifests).
+    /// `file` is where it was read: a node-less manifest whose pod has no name is named by it.
+    pub fn add_static_pod(&mut self, obj: &Value, node: Option<&str>, file: Option<&str>) {
         match component_from_pod(obj, node, self.origin.clone()) {
-            Some(component) => self.components.push((ComponentSource::Manifest, component)),
+            Some(mut component) => {
+                if component.node.is_none() && name(obj).is_empty() {
+                    if let Some(stem) = file.map(file_stem).filter(|s| !s.is_empty()) {
+                        component.name = stem.to_string();
+                    }
+                }
+                self.components.push((ComponentSource::Manifest, component))
+            }
             None => self.gaps.push(Gap {
                 what: format!("static pod {}", name(obj)),
                 reason: GapReason::Error,
@@ -261,14 +270,14 @@ impl Reducer {
     }
 
     /// Add a node's KubeletConfiguration (from `/configz` or a file).
-    pub fn add_kubelet_config(&mut self, node: &str, mut config: Value) {
+    pub fn add_kubelet_config(&mut self, node: &str, mut config: Value, form: ConfigForm) {
         // `/configz` serves the settings without the type header a config file carries: drop it
         // so both sources give the same evidence.
         if let Value::Object(map) = &mut config {
             map.remove("kind");
             map.remove("apiVersion");
         }
-        self.kubelet_configs.insert(node.to_string(), config);
+        self.kubelet_configs.insert(node.to_string(), (config, form));
     }
 
     /// Add a configuration file read from a node; its purpose comes from the component flag that
@@ -460,7 +469,10 @@ impl Reducer {
             self.nodes.iter().map(|n| (n.name.as_str(), n.kubelet_version.as_str())).collect();
         let mut missing: Vec<(String, GapReason, String)> = Vec::new();
         for node in &node_names {
-            let config = self.kubelet_configs.remove(node);
+            let (config, config_form) = match self.kubelet_configs.remove(node) {
+                Some((config, form)) => (Some(config), form),
+                None => (None, ConfigForm::default()),
+            };
             let config_state = match (&config, states.kubelet_states.get(node)) {
                 (Some(_), _) => EvidenceState::Complete,
                 (None, Some(s)) => s.clone(),
@@ -477,6 +489,7 @@ impl Reducer {
                 origin: origin.clone(),
                 config,
                 config_state,
+                config_form,
                 flags: None,
                 version: versions.get(node.as_str()).filter(|v| !v.is_empty()).map(|v| v.to_string()),
             });
@@ -580,6 +593,12 @@ pub fn parse_git_version(git: &str) -> Option<KubeVersion> {
     Some(KubeVersion { major, minor, git_version: git.to_string() })
 }
 
+/// `manifests/kube-apiserver-a.yaml` → `kube-apiserver-a`.
+fn file_stem(path: &str) -> &str {
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file)
+}
+
 fn dedup_components(mut found: Vec<(ComponentSource, Component)>) -> Vec<Component> {
     // Manifests first so they win; then the mirror pod of the same (kind, node) is dropped.
     found.sort_by_key(|(src, c)| (c.kind, c.node.clone(), *src != ComponentSource::Manifest, c.name.clone()));
@@ -590,10 +609,24 @@ fn dedup_components(mut found: Vec<(ComponentSource, Component)>) -> Vec<Compone
         .filter(|(src, c)| *src == ComponentSource::ApiPod && c.node.is_some())
         .map(|(_, c)| ((c.kind, c.node.clone()), c.name.clone()))
         .collect();
+    // Names already given to node-less manifests, to keep each one's name unique.
+    let mut nodeless_names: BTreeSet<String> = BTreeSet::new();
     for (src, mut c) in found {
         let key = (c.kind, c.node.clone());
         // kube-proxy pods on one node are one component per pod name (rolling updates leave two).
         if c.kind == ComponentKind::KubeProxy && src == ComponentSource::ApiPod {
+            out.push(c);
+            continue;
+        }
+        // A manifest with no node (a directory of manifests without node levels) is its own
+        // component: three API servers' manifests are three API servers, never one by kind.
+        if src == ComponentSource::Manifest && c.node.is_none() {
+            let base = c.name.clone();
+            let mut n = 1;
+            while !nodeless_names.insert(c.name.clone()) {
+                n += 1;
+                c.name = format!("{base}-{n}");
+            }
             out.push(c);
             continue;
         }

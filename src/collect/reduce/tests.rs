@@ -51,12 +51,34 @@ fn a_manifest_and_its_mirror_pod_are_one_component_and_the_manifest_wins() {
     let mut manifest = mirror_pod("cp-1");
     manifest["metadata"] = json!({"name": "kube-apiserver", "namespace": "kube-system"});
     manifest["spec"]["containers"][0]["command"] = json!(["kube-apiserver", "--profiling=false"]);
-    r.add_static_pod(&manifest, Some("cp-1"));
+    r.add_static_pod(&manifest, Some("cp-1"), None);
     let snap = r.finish("c", complete());
     let api: Vec<_> = snap.components_of(ComponentKind::KubeApiserver).collect();
     assert_eq!(api.len(), 1);
     assert_eq!(api[0].flag("profiling").as_deref(), Some("false"));
     assert_eq!(api[0].name, "kube-apiserver-cp-1");
+}
+
+#[test]
+fn node_less_manifests_are_each_their_own_component_named_by_pod_or_file() {
+    let mut r = Reducer::new(origin());
+    let manifest = |name: &str| {
+        let mut m = mirror_pod("cp-1");
+        m["metadata"] = json!({"name": name, "namespace": "kube-system"});
+        m["spec"].as_object_mut().unwrap().remove("nodeName");
+        m
+    };
+    r.add_static_pod(&manifest("kube-apiserver"), None, Some("manifests/a/kube-apiserver.yaml"));
+    r.add_static_pod(&manifest("kube-apiserver"), None, Some("manifests/b/kube-apiserver.yaml"));
+    r.add_static_pod(&manifest(""), None, Some("manifests/apiserver-c.yaml"));
+    // The same manifest on a node, with its mirror pod: still one component.
+    r.add_object(&mirror_pod("cp-1"));
+    r.add_static_pod(&manifest("kube-apiserver"), Some("cp-1"), Some("manifests/cp-1/kube-apiserver.yaml"));
+    let snap = r.finish("c", complete());
+    let mut names: Vec<_> =
+        snap.components_of(ComponentKind::KubeApiserver).map(|c| c.name.clone()).collect();
+    names.sort();
+    assert_eq!(names, ["apiserver-c", "kube-apiserver", "kube-apiserver-2", "kube-apiserver-cp-1"]);
 }
 
 #[test]
