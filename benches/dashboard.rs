@@ -406,7 +406,8 @@ async fn big_cluster(admin: &Browser, spec: &str, dir: &Path, runs: u64) -> anyh
         let state = s["state"].as_str().unwrap_or_default().to_string();
         if !["queued", "running"].contains(&state.as_str()) {
             anyhow::ensure!(state != "failed", "the scan failed: {}", s["error"]);
-            break format!("{state}, {} results", s["total_results"]);
+            let why = s["error"].as_str().map(|e| format!(" ({e})")).unwrap_or_default();
+            break format!("{state}{why}, {} results", s["summary"]["total"]);
         }
         anyhow::ensure!(t.elapsed() < Duration::from_secs(1800), "the scan did not finish");
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -418,11 +419,15 @@ async fn big_cluster(admin: &Browser, spec: &str, dir: &Path, runs: u64) -> anyh
         ("findings page, 500 rows", format!("/findings?cluster={id}&per_page=500"), "Findings"),
         ("API: scan results, 500 rows", format!("/api/v1/scans/{scan_id}/results?limit=500"), "items"),
         ("API: findings, 500 rows", format!("/api/v1/findings?cluster={id}&limit=500"), "items"),
-        ("who-can page (get secrets)", format!("/clusters/{id}/rbac?verb=get&resource=secrets"), "who can"),
+        (
+            "who-can page (get secrets)",
+            format!("/clusters/{id}/rbac?verb=get&resource=secrets"),
+            "Who can get",
+        ),
         (
             "API: who-can (get secrets)",
             format!("/api/v1/clusters/{id}/rbac/who-can?verb=get&resource=secrets"),
-            "subjects",
+            "allowed",
         ),
         ("reachability heatmap page", format!("/clusters/{id}/network"), "<table"),
         ("API: reachability matrix", format!("/api/v1/clusters/{id}/network/reachability"), "cells"),
