@@ -318,7 +318,7 @@ fn read_entry(rel: &str, bytes: Vec<u8>, visit: &mut impl FnMut(Item)) {
             parse_objects(rel, &bytes, &Placement::StaticPod { node: Some(node.to_string()) }, visit)
         }
         ["kubelet", file] => {
-            let node = file.rsplit_once('.').map(|(n, _)| n).unwrap_or(file).to_string();
+            let node = crate::collect::reduce::file_stem(file).to_string();
             parse_objects(rel, &bytes, &Placement::KubeletConfig { node, form: ConfigForm::File }, visit)
         }
         _ => parse_objects(rel, &bytes, &Placement::Api, visit),

@@ -321,14 +321,7 @@ fn transport(e: kube::Error) -> Failure {
     }
     // Walk the cause chain: hyper reports a dropped connection several layers down. These are
     // local errors (TLS, sockets), never remote text.
-    let mut text = e.to_string();
-    let mut source = std::error::Error::source(&e);
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    Failure::Transport(text)
+    Failure::Transport(crate::telemetry::Chain(&e).to_string())
 }
 
 /// The API path a group is listed from.

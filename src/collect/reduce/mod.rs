@@ -594,7 +594,7 @@ pub fn parse_git_version(git: &str) -> Option<KubeVersion> {
 }
 
 /// `manifests/kube-apiserver-a.yaml` → `kube-apiserver-a`.
-fn file_stem(path: &str) -> &str {
+pub(crate) fn file_stem(path: &str) -> &str {
     let file = path.rsplit('/').next().unwrap_or(path);
     file.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(file)
 }
