@@ -122,6 +122,13 @@ pub async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64)
          FROM findings f CROSS JOIN generate_series(1, 3) k",
     )
     .await?;
+    // The dashboard's read model of open findings, as stored scans keep it (migration 0106).
+    timed(
+        pool,
+        "open-findings read model",
+        "SELECT palisade_refresh_open_summary(ARRAY(SELECT cluster_id FROM cluster_scan_state))",
+    )
+    .await?;
     // Later scans take their result sequence numbers after the generated ones.
     sqlx::query("SELECT setval('scan_result_seq', (SELECT max(result_seq) FROM scans))")
         .execute(pool)

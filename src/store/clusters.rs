@@ -336,16 +336,20 @@ pub async fn delete(
     actor: &Actor,
 ) -> Result<Cluster, StoreError> {
     let mut tx = pool.begin().await?;
-    let sql = if purge_history {
-        format!("DELETE FROM clusters WHERE id = $1 RETURNING {COLUMNS}")
-    } else {
-        format!(
-            "UPDATE clusters SET deleted_at = now(), enabled = false, updated_at = now() \
-             WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
-        )
-    };
-    let cluster: Option<Cluster> = sqlx::query_as(&sql).bind(id).fetch_optional(&mut *tx).await?;
+    let cluster: Option<Cluster> = sqlx::query_as(&format!(
+        "UPDATE clusters SET deleted_at = COALESCE(deleted_at, now()), enabled = false, updated_at = now() \
+         WHERE id = $1 AND (deleted_at IS NULL OR $2) RETURNING {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(purge_history)
+    .fetch_optional(&mut *tx)
+    .await?;
     let cluster = cluster.ok_or_else(|| StoreError::NotFound(format!("no cluster with id {id}")))?;
+    // A deleted cluster's open findings leave the dashboard's read model and the fleet totals.
+    sqlx::query("SELECT palisade_refresh_open_summary(ARRAY[$1]::uuid[])").bind(id).execute(&mut *tx).await?;
+    if purge_history {
+        sqlx::query("DELETE FROM clusters WHERE id = $1").bind(id).execute(&mut *tx).await?;
+    }
     audit::record(
         &mut *tx,
         actor,

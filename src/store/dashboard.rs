@@ -9,52 +9,58 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use sqlx::{FromRow, PgPool};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::findings::{Finding, ResourceRow};
 use super::scans::ScanRow;
+use super::trends::FleetScope;
 use super::StoreError;
 
-/// SQL rank of a severity text (higher is worse).
-const SEVERITY_RANK: &str = "CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 \
-     WHEN 'low' THEN 1 ELSE 0 END";
+/// SQL rank of a severity text (higher is worse; migration 0106 defines the function).
+const SEVERITY_RANK: &str = "palisade_severity_rank(severity)";
 
-/// The counts of each cluster's newest results (`history::Counts` cells).
+/// The counts of these clusters' newest results (`history::Counts` cells).
 #[tracing::instrument(skip_all)]
-pub async fn latest_counts(pool: &PgPool) -> Result<Vec<(Uuid, Vec<i32>)>, StoreError> {
+pub async fn latest_counts(pool: &PgPool, clusters: &[Uuid]) -> Result<Vec<(Uuid, Vec<i32>)>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT s.cluster_id, lr.counts FROM cluster_scan_state s
-         JOIN scans lr ON lr.id = s.last_result_scan_id WHERE lr.counts IS NOT NULL",
+         JOIN scans lr ON lr.id = s.last_result_scan_id WHERE lr.counts IS NOT NULL AND s.cluster_id = ANY($1)",
     )
+    .bind(clusters)
     .fetch_all(pool)
     .await?)
 }
 
-/// End-of-day scores of every cluster since `since` (the fleet sparklines).
+/// End-of-day scores of these clusters since `since` (the fleet sparklines).
 #[tracing::instrument(skip_all)]
 pub async fn daily_scores(
     pool: &PgPool,
+    clusters: &[Uuid],
     since: NaiveDate,
 ) -> Result<Vec<(Uuid, NaiveDate, Option<f32>)>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT cluster_id, day, score FROM scan_daily WHERE day >= $1 ORDER BY cluster_id, day",
+        "SELECT cluster_id, day, score FROM scan_daily WHERE cluster_id = ANY($1) AND day >= $2
+         ORDER BY cluster_id, day",
     )
+    .bind(clusters)
     .bind(since)
     .fetch_all(pool)
     .await?)
 }
 
-/// Per cluster: how many resources fail with a worst severity of critical, and of high.
+/// Per cluster: how many resources fail with a worst severity of critical, and of high (kept by
+/// every stored scan, migration 0106), of these clusters.
 #[tracing::instrument(skip_all)]
-pub async fn critical_high_resources(pool: &PgPool) -> Result<Vec<(Uuid, i64, i64)>, StoreError> {
-    Ok(sqlx::query_as(&format!(
-        "SELECT cluster_id, count(*) FILTER (WHERE worst = 4), count(*) FILTER (WHERE worst = 3)
-         FROM (SELECT cluster_id, max({SEVERITY_RANK}) AS worst FROM findings
-               WHERE status = 'fail' AND severity IN ('critical', 'high')
-               GROUP BY cluster_id, resource_kind, resource_namespace, resource_name, resource_node) g
-         GROUP BY cluster_id"
-    ))
+pub async fn critical_high_resources(
+    pool: &PgPool,
+    clusters: &[Uuid],
+) -> Result<Vec<(Uuid, i64, i64)>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT cluster_id, critical_resources::bigint, high_resources::bigint FROM cluster_scan_state
+         WHERE cluster_id = ANY($1)",
+    )
+    .bind(clusters)
     .fetch_all(pool)
     .await?)
 }
@@ -72,24 +78,37 @@ pub struct CheckFailures {
     pub resources: i64,
 }
 
-/// The checks failing across `clusters` (none: every live cluster), worst first: by severity, then
-/// by how many clusters and resources fail them.
+/// The checks failing across the clusters of `scope`, worst first: by severity, then by how many
+/// clusters and resources fail them (the whole fleet from the `fleet_checks` totals, a part of it
+/// from the `open_checks` read model).
 #[tracing::instrument(skip_all)]
 pub async fn failing_checks(
     pool: &PgPool,
-    clusters: Option<&[Uuid]>,
+    scope: &FleetScope,
     limit: i64,
 ) -> Result<Vec<CheckFailures>, StoreError> {
+    if scope.is_everything() {
+        return Ok(sqlx::query_as::<_, CheckFailures>(&format!(
+            "SELECT check_id, title, area, severity, failing_clusters::bigint AS clusters, failing AS resources
+             FROM fleet_checks WHERE failing_clusters > 0
+             ORDER BY {SEVERITY_RANK} DESC, failing_clusters DESC, failing DESC, check_id LIMIT $1"
+        ))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?);
+    }
     Ok(sqlx::query_as::<_, CheckFailures>(&format!(
-        "SELECT f.check_id, min(f.title) AS title, min(f.area) AS area, f.severity,
-                count(DISTINCT f.cluster_id) AS clusters, count(*) AS resources
-         FROM findings f JOIN clusters c ON c.id = f.cluster_id
-         WHERE f.status = 'fail' AND c.deleted_at IS NULL AND ($1::uuid[] IS NULL OR f.cluster_id = ANY($1))
-         GROUP BY f.check_id, f.severity
-         ORDER BY max({SEVERITY_RANK}) DESC, count(DISTINCT f.cluster_id) DESC, count(*) DESC, f.check_id
-         LIMIT $2"
+        "SELECT o.check_id, min(o.title) AS title, min(o.area) AS area, o.severity,
+                count(*) AS clusters, sum(o.failing)::bigint AS resources
+         FROM open_checks o JOIN clusters c ON c.id = o.cluster_id
+         WHERE o.failing > 0 AND {scope}
+         GROUP BY o.check_id, o.severity
+         ORDER BY max({SEVERITY_RANK}) DESC, count(*) DESC, sum(o.failing) DESC, o.check_id
+         LIMIT $3",
+        scope = FleetScope::SQL
     ))
-    .bind(clusters)
+    .bind(scope.labels_json())
+    .bind(&scope.group)
     .bind(limit)
     .fetch_all(pool)
     .await?)
@@ -111,10 +130,10 @@ pub struct OpenCheck {
 #[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
 pub async fn open_checks(pool: &PgPool, cluster_id: Uuid) -> Result<Vec<OpenCheck>, StoreError> {
     Ok(sqlx::query_as::<_, OpenCheck>(&format!(
-        "SELECT area, check_id, min(title) AS title, severity, min(status) AS status, count(*) AS resources
-         FROM findings WHERE cluster_id = $1 AND status IN ('fail', 'warn')
-         GROUP BY area, check_id, severity
-         ORDER BY area, min(status), max({SEVERITY_RANK}) DESC, count(*) DESC, check_id"
+        "SELECT area, check_id, title, severity, CASE WHEN failing > 0 THEN 'fail' ELSE 'warn' END AS status,
+                (failing + warning)::bigint AS resources
+         FROM open_checks WHERE cluster_id = $1
+         ORDER BY area, failing = 0, {SEVERITY_RANK} DESC, failing + warning DESC, check_id"
     ))
     .bind(cluster_id)
     .fetch_all(pool)
@@ -139,8 +158,7 @@ pub struct ResourceRisks {
 #[tracing::instrument(skip_all, fields(cluster = %cluster_id))]
 pub async fn failing_resource_count(pool: &PgPool, cluster_id: Uuid) -> Result<i64, StoreError> {
     Ok(sqlx::query_scalar(
-        "SELECT count(*) FROM (SELECT 1 FROM findings WHERE cluster_id = $1 AND status = 'fail'
-                               GROUP BY resource_kind, resource_namespace, resource_name, resource_node) g",
+        "SELECT COALESCE((SELECT failing_resources::bigint FROM cluster_scan_state WHERE cluster_id = $1), 0)",
     )
     .bind(cluster_id)
     .fetch_one(pool)
@@ -209,10 +227,9 @@ impl ExplorerSort {
     fn order_by(self) -> String {
         match self {
             ExplorerSort::Severity => {
-                format!(
-                    "{}, c.name, f.check_id, f.id",
-                    SEVERITY_RANK.replace("severity", "f.severity") + " DESC"
-                )
+                // The order of the `findings_open_by_rank` index, so a page of open findings is read in
+                // order instead of sorting the fleet's.
+                "palisade_severity_rank(f.severity) DESC, f.check_id, f.cluster_id, f.id".to_string()
             }
             ExplorerSort::FirstSeen => "f.first_seen_at DESC, f.id".to_string(),
             ExplorerSort::Cluster => "c.name, f.check_id, f.resource_name, f.id".to_string(),
@@ -221,30 +238,38 @@ impl ExplorerSort {
     }
 }
 
-/// The explorer's WHERE clause, binding the filter as `$1`–`$8` (see [`bind_filter`]).
-const EXPLORER_WHERE: &str = "c.deleted_at IS NULL
-           AND CASE $1 WHEN 'open' THEN f.status IN ('fail', 'warn') WHEN 'fail' THEN f.status = 'fail'
-                       WHEN 'warn' THEN f.status = 'warn'
-                       WHEN 'resolved' THEN f.resolved_at IS NOT NULL AND f.status NOT IN ('fail', 'warn')
-                       ELSE true END
-           AND ($2::uuid IS NULL OR f.cluster_id = $2)
-           AND ($3::text IS NULL OR f.area = $3) AND ($4::text IS NULL OR f.severity = $4)
-           AND ($5::text IS NULL OR f.check_id = $5) AND ($6::text IS NULL OR f.resource_namespace = $6)
-           AND ($7::timestamptz IS NULL OR f.first_seen_at >= $7)
-           AND ($8::timestamptz IS NULL OR f.first_seen_at < $8)";
-
-fn bind_filter<'q, O>(
-    q: sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments>,
-    filter: &'q ExplorerFilter,
-) -> sqlx::query::QueryAs<'q, sqlx::Postgres, O, sqlx::postgres::PgArguments> {
-    q.bind(&filter.status)
-        .bind(filter.cluster)
-        .bind(&filter.area)
-        .bind(&filter.severity)
-        .bind(&filter.check)
-        .bind(&filter.namespace)
-        .bind(filter.seen_after)
-        .bind(filter.seen_before)
+/// The explorer's conditions on findings `f` joined to clusters `c`, only those the filter sets:
+/// each filter combination is its own statement, so PostgreSQL plans it with the indexes that
+/// fit (a generic `$n IS NULL OR …` plan walks the whole table).
+fn push_explorer_where<'a>(qb: &mut QueryBuilder<'a, Postgres>, filter: &'a ExplorerFilter) {
+    qb.push(" WHERE c.deleted_at IS NULL AND ");
+    qb.push(match filter.status.as_str() {
+        "open" => "f.status IN ('fail', 'warn')",
+        "fail" => "f.status = 'fail'",
+        "warn" => "f.status = 'warn'",
+        "resolved" => "f.resolved_at IS NOT NULL AND f.status NOT IN ('fail', 'warn')",
+        _ => "true",
+    });
+    if let Some(v) = filter.cluster {
+        qb.push(" AND f.cluster_id = ").push_bind(v);
+    }
+    let texts = [
+        ("f.area", &filter.area),
+        ("f.severity", &filter.severity),
+        ("f.check_id", &filter.check),
+        ("f.resource_namespace", &filter.namespace),
+    ];
+    for (column, value) in texts {
+        if let Some(v) = value {
+            qb.push(format_args!(" AND {column} = ")).push_bind(v.as_str());
+        }
+    }
+    if let Some(t) = filter.seen_after {
+        qb.push(" AND f.first_seen_at >= ").push_bind(t);
+    }
+    if let Some(t) = filter.seen_before {
+        qb.push(" AND f.first_seen_at < ").push_bind(t);
+    }
 }
 
 /// One page of the findings explorer: `limit` rows from `offset`, filtered and sorted in SQL.
@@ -256,23 +281,33 @@ pub async fn explore(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Finding>, StoreError> {
-    let sql = format!(
+    let mut qb = QueryBuilder::new(
         "SELECT f.id, f.cluster_id, c.name AS cluster_name, f.check_id, f.title, f.area, f.severity,
                 f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node, f.status, f.evidence,
                 f.first_seen_at, COALESCE(f.last_seen_at, s.last_result_at) AS last_seen_at, f.status_since,
                 f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count
          FROM findings f JOIN clusters c ON c.id = f.cluster_id
-         LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id
-         WHERE {EXPLORER_WHERE}
-         ORDER BY {} OFFSET $9 LIMIT $10",
-        sort.order_by()
+         LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id",
     );
-    let q = bind_filter(sqlx::query_as::<_, Finding>(&sql), filter).bind(offset).bind(limit);
-    Ok(q.fetch_all(pool).await?)
+    push_explorer_where(&mut qb, filter);
+    qb.push(format_args!(" ORDER BY {} OFFSET ", sort.order_by())).push_bind(offset);
+    qb.push(" LIMIT ").push_bind(limit);
+    Ok(qb.build_query_as::<Finding>().fetch_all(pool).await?)
+}
+
+/// The order of resource rows, worst first: by the worst severity, then by how many checks are
+/// open on it, then by resource and cluster (stable pages). `rank` and `n` are SQL expressions.
+fn resource_order(rank: &str, n: &str, t: &str) -> String {
+    format!(
+        "{rank} DESC, {n} DESC, {t}.resource_kind, {t}.resource_name, {t}.resource_namespace NULLS FIRST,
+         {t}.resource_node NULLS FIRST, {t}.cluster_id"
+    )
 }
 
 /// One page of the explorer grouped by resource: one row per (cluster, resource) with the
-/// matching checks as tags, worst first.
+/// matching checks as tags, worst first. Open or failing findings filtered at most by cluster and
+/// namespace are read from the `open_resources` read model; any other filter groups the matching
+/// findings.
 #[tracing::instrument(skip_all)]
 pub async fn explore_by_resource(
     pool: &PgPool,
@@ -280,22 +315,50 @@ pub async fn explore_by_resource(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<ResourceRisks>, StoreError> {
-    let rank = SEVERITY_RANK.replace("severity", "f.severity");
-    let sql = format!(
-        "SELECT f.cluster_id, min(c.name) AS cluster_name, f.resource_kind, f.resource_namespace, f.resource_name,
-                f.resource_node,
-                (ARRAY['info', 'low', 'medium', 'high', 'critical'])[max({rank}) + 1] AS severity,
-                array_agg(f.check_id ORDER BY {rank} DESC, f.check_id) AS checks,
-                array_agg(DISTINCT f.area) AS areas
-         FROM findings f JOIN clusters c ON c.id = f.cluster_id
-         WHERE {EXPLORER_WHERE}
-         GROUP BY f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node
-         ORDER BY max({rank}) DESC, count(*) DESC, min(c.name), f.resource_kind, f.resource_name,
-                  f.resource_namespace NULLS FIRST, f.resource_node NULLS FIRST
-         OFFSET $9 LIMIT $10"
-    );
-    let q = bind_filter(sqlx::query_as::<_, ResourceRisks>(&sql), filter).bind(offset).bind(limit);
-    Ok(q.fetch_all(pool).await?)
+    let stored = matches!(filter.status.as_str(), "open" | "fail")
+        && filter.area.is_none()
+        && filter.severity.is_none()
+        && filter.check.is_none()
+        && filter.seen_after.is_none()
+        && filter.seen_before.is_none();
+    let mut qb = if stored {
+        let mut qb = QueryBuilder::new(
+            "SELECT r.cluster_id, c.name AS cluster_name, r.resource_kind, r.resource_namespace, r.resource_name,
+                    r.resource_node, (ARRAY['info', 'low', 'medium', 'high', 'critical'])[r.worst + 1] AS severity,
+                    r.checks, r.areas
+             FROM open_resources r JOIN clusters c ON c.id = r.cluster_id WHERE c.deleted_at IS NULL AND r.status = ",
+        );
+        qb.push_bind(filter.status.as_str());
+        if let Some(v) = filter.cluster {
+            qb.push(" AND r.cluster_id = ").push_bind(v);
+        }
+        if let Some(v) = &filter.namespace {
+            qb.push(" AND r.resource_namespace = ").push_bind(v.as_str());
+        }
+        qb.push(format_args!(" ORDER BY {}", resource_order("r.worst", "r.results", "r")));
+        qb
+    } else {
+        let mut qb = QueryBuilder::new(
+            "SELECT f.cluster_id, min(c.name) AS cluster_name, f.resource_kind, f.resource_namespace,
+                    f.resource_name, f.resource_node,
+                    (ARRAY['info', 'low', 'medium', 'high', 'critical'])[max(palisade_severity_rank(f.severity)) + 1]
+                        AS severity,
+                    array_agg(f.check_id ORDER BY palisade_severity_rank(f.severity) DESC, f.check_id) AS checks,
+                    array_agg(DISTINCT f.area ORDER BY f.area) AS areas
+             FROM findings f JOIN clusters c ON c.id = f.cluster_id",
+        );
+        push_explorer_where(&mut qb, filter);
+        qb.push(
+            " GROUP BY f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node",
+        );
+        qb.push(format_args!(
+            " ORDER BY {}",
+            resource_order("max(palisade_severity_rank(f.severity))", "count(*)", "f")
+        ));
+        qb
+    };
+    qb.push(" OFFSET ").push_bind(offset).push(" LIMIT ").push_bind(limit);
+    Ok(qb.build_query_as::<ResourceRisks>().fetch_all(pool).await?)
 }
 
 /// The newest result scan of a cluster, if it has results.

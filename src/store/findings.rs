@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{FromRow, PgPool, Postgres, Transaction};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
 use super::scans::ScanRow;
@@ -518,45 +518,51 @@ pub async fn list(
     after: Option<Uuid>,
     limit: i64,
 ) -> Result<Vec<Finding>, StoreError> {
-    let labels: serde_json::Map<String, serde_json::Value> =
-        filter.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
-    let state = match filter.state {
-        FindingState::Open => "open",
-        FindingState::Resolved => "resolved",
-        FindingState::All => "all",
-    };
-    let rows = sqlx::query_as::<_, Finding>(
+    // Only the conditions the filter sets, so each combination is planned with the index that fits
+    // (a cluster's findings by (cluster_id, id), a check's open ones by (check_id, id)).
+    let mut qb = QueryBuilder::new(
         "SELECT f.id, f.cluster_id, c.name AS cluster_name, f.check_id, f.title, f.area, f.severity,
                 f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node, f.status, f.evidence,
                 f.first_seen_at, COALESCE(f.last_seen_at, s.last_result_at) AS last_seen_at, f.status_since,
                 f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count
          FROM findings f JOIN clusters c ON c.id = f.cluster_id
          LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id
-         WHERE c.deleted_at IS NULL
-           AND ($1 = 'all' OR ($1 = 'open' AND f.status IN ('fail', 'warn'))
-                OR ($1 = 'resolved' AND f.resolved_at IS NOT NULL))
-           AND ($2::uuid IS NULL OR f.cluster_id = $2) AND ($3::text IS NULL OR c.cluster_group = $3)
-           AND c.labels @> $4::jsonb
-           AND ($5::text IS NULL OR f.area = $5) AND ($6::text IS NULL OR f.severity = $6)
-           AND ($7::text IS NULL OR f.check_id = $7)
-           AND ($8::timestamptz IS NULL OR ($1 = 'resolved' AND f.resolved_at >= $8)
-                OR ($1 <> 'resolved' AND f.opened_at >= $8))
-           AND ($9::uuid IS NULL OR f.id > $9)
-         ORDER BY f.id LIMIT $10",
-    )
-    .bind(state)
-    .bind(filter.cluster)
-    .bind(&filter.group)
-    .bind(serde_json::Value::Object(labels))
-    .bind(filter.area.map(|a| a.as_str()))
-    .bind(filter.severity.map(|a| a.as_str()))
-    .bind(&filter.check)
-    .bind(filter.since)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows)
+         WHERE c.deleted_at IS NULL",
+    );
+    match filter.state {
+        FindingState::Open => qb.push(" AND f.status IN ('fail', 'warn')"),
+        FindingState::Resolved => qb.push(" AND f.resolved_at IS NOT NULL"),
+        FindingState::All => &mut qb,
+    };
+    if let Some(v) = filter.cluster {
+        qb.push(" AND f.cluster_id = ").push_bind(v);
+    }
+    if let Some(v) = &filter.group {
+        qb.push(" AND c.cluster_group = ").push_bind(v.as_str());
+    }
+    if !filter.labels.is_empty() {
+        let labels: serde_json::Map<String, serde_json::Value> =
+            filter.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
+        qb.push(" AND c.labels @> ").push_bind(serde_json::Value::Object(labels)).push("::jsonb");
+    }
+    if let Some(v) = filter.area {
+        qb.push(" AND f.area = ").push_bind(v.as_str());
+    }
+    if let Some(v) = filter.severity {
+        qb.push(" AND f.severity = ").push_bind(v.as_str());
+    }
+    if let Some(v) = &filter.check {
+        qb.push(" AND f.check_id = ").push_bind(v.as_str());
+    }
+    if let Some(t) = filter.since {
+        let column = if filter.state == FindingState::Resolved { "f.resolved_at" } else { "f.opened_at" };
+        qb.push(format_args!(" AND {column} >= ")).push_bind(t);
+    }
+    if let Some(v) = after {
+        qb.push(" AND f.id > ").push_bind(v);
+    }
+    qb.push(" ORDER BY f.id LIMIT ").push_bind(limit);
+    Ok(qb.build_query_as::<Finding>().fetch_all(pool).await?)
 }
 
 impl From<&ResourceRef> for ResourceRow {

@@ -666,6 +666,13 @@ pub async fn complete_as_of(
     .bind(now)
     .execute(&mut *tx)
     .await?;
+    // The dashboard's read model of open findings (migration 0106) moves only with the findings.
+    if stats.total() > 0 {
+        sqlx::query("SELECT palisade_refresh_open_summary(ARRAY[$1]::uuid[])")
+            .bind(claim.cluster_id)
+            .execute(&mut *tx)
+            .await?;
+    }
     if let (Some((raw, gz)), true) = (snapshot_gz, snapshots_kept > 0) {
         sqlx::query("INSERT INTO scan_snapshots (scan_id, cluster_id, created_at, raw_bytes, gzip) VALUES ($1, $2, $3, $4, $5)")
             .bind(claim.id)

@@ -14,7 +14,7 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use super::StoreError;
-use crate::domain::{Area, Severity, Status};
+use crate::domain::{Area, Labels, Severity, Status};
 use crate::history::Counts;
 
 /// The measured quantity.
@@ -341,29 +341,140 @@ fn open_findings_sql(table: &str) -> String {
         .join(" + ")
 }
 
-/// Every live cluster with its newest scan and newest results.
+/// Which live clusters a fleet view covers: every label given must match, and the group if given.
+#[derive(Debug, Clone, Default)]
+pub struct FleetScope {
+    pub labels: Labels,
+    pub group: Option<String>,
+}
+
+impl FleetScope {
+    /// The SQL condition on clusters `c`, binding the labels as `$1` and the group as `$2`.
+    pub(crate) const SQL: &'static str =
+        "c.deleted_at IS NULL AND c.labels @> $1::jsonb AND ($2::text IS NULL OR c.cluster_group = $2)";
+
+    /// True when the scope is the whole fleet.
+    pub fn is_everything(&self) -> bool {
+        self.labels.iter().next().is_none() && self.group.is_none()
+    }
+
+    pub(crate) fn labels_json(&self) -> serde_json::Value {
+        serde_json::Value::Object(
+            self.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect(),
+        )
+    }
+}
+
+/// The fleet overview's orders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FleetOrder {
+    /// Lowest score first (where to look first); clusters without a score before all.
+    #[default]
+    Worst,
+    Name,
+}
+
+/// One page of the fleet overview.
+#[derive(Debug, Clone)]
+pub struct FleetPage {
+    pub clusters: Vec<ClusterOverview>,
+    /// Live clusters in the scope (all pages).
+    pub matched: i64,
+}
+
+/// Every live cluster with its newest scan and newest results, by name.
 #[tracing::instrument(skip_all)]
 pub async fn fleet_overview(pool: &PgPool) -> Result<Vec<ClusterOverview>, StoreError> {
-    static SQL: once_cell::sync::Lazy<String> = once_cell::sync::Lazy::new(|| {
-        format!(
-        "SELECT c.id AS cluster_id, c.name, c.cluster_group AS \"group\", c.labels,
+    Ok(fleet_page(pool, &FleetScope::default(), FleetOrder::Name, 0, i64::MAX).await?.clusters)
+}
+
+/// `limit` clusters of `scope` from `offset` in `order`, with their newest scan and results: the
+/// page is chosen first, so the per-cluster lookups cost the page, not the fleet.
+#[tracing::instrument(skip_all)]
+pub async fn fleet_page(
+    pool: &PgPool,
+    scope: &FleetScope,
+    order: FleetOrder,
+    offset: i64,
+    limit: i64,
+) -> Result<FleetPage, StoreError> {
+    let order_by = |score: &str, name: &str| match order {
+        FleetOrder::Worst => format!("{score} ASC NULLS FIRST, {name}, 1"),
+        FleetOrder::Name => format!("{name}, 1"),
+    };
+    let sql = format!(
+        "WITH matched AS (
+             SELECT c.id, c.name, lr.score FROM clusters c
+             LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
+             LEFT JOIN scans lr ON lr.id = s.last_result_scan_id
+             WHERE {scope}
+         ), page AS (
+             SELECT id, name, score FROM matched ORDER BY {page_order} OFFSET $3 LIMIT $4
+         )
+         SELECT c.id AS cluster_id, c.name, c.cluster_group AS \"group\", c.labels,
                 ls.state AS last_scan_state, COALESCE(ls.finished_at, ls.started_at, ls.queued_at) AS last_scan_at,
                 ls.error AS last_scan_error, s.last_result_at, lr.score, lr.failures,
                 ({open})::bigint AS open_findings,
                 s.next_due_at
-         FROM clusters c
+         FROM page p JOIN clusters c ON c.id = p.id
          LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
          LEFT JOIN scans lr ON lr.id = s.last_result_scan_id
          LEFT JOIN LATERAL (SELECT state, started_at, finished_at, queued_at, error FROM scans x
                             WHERE x.cluster_id = c.id AND x.state <> 'queued'
                             ORDER BY x.queued_at DESC LIMIT 1) ls ON true
-         WHERE c.deleted_at IS NULL
-         ORDER BY c.name",
-            open = open_findings_sql("lr")
-        )
-    });
-    let rows = sqlx::query_as::<_, ClusterOverview>(&SQL).fetch_all(pool).await?;
-    Ok(rows)
+         ORDER BY {outer_order}",
+        scope = FleetScope::SQL,
+        page_order = order_by("score", "name"),
+        outer_order = order_by("p.score", "p.name"),
+        open = open_findings_sql("lr"),
+    );
+    let clusters = sqlx::query_as::<_, ClusterOverview>(&sql)
+        .bind(scope.labels_json())
+        .bind(&scope.group)
+        .bind(offset)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    Ok(FleetPage { clusters, matched: count_clusters(pool, scope).await? })
+}
+
+/// How many live clusters `scope` covers.
+#[tracing::instrument(skip_all)]
+pub async fn count_clusters(pool: &PgPool, scope: &FleetScope) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(&format!("SELECT count(*) FROM clusters c WHERE {}", FleetScope::SQL))
+        .bind(scope.labels_json())
+        .bind(&scope.group)
+        .fetch_one(pool)
+        .await?)
+}
+
+/// A live cluster as a choice in a form: id, name and group, by name.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClusterChoice {
+    pub id: Uuid,
+    pub name: String,
+    pub group: Option<String>,
+}
+
+/// Every live cluster as a form choice.
+#[tracing::instrument(skip_all)]
+pub async fn cluster_choices(pool: &PgPool) -> Result<Vec<ClusterChoice>, StoreError> {
+    Ok(sqlx::query_as::<_, ClusterChoice>(
+        "SELECT id, name, cluster_group AS \"group\" FROM clusters WHERE deleted_at IS NULL ORDER BY name",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The groups of live clusters, sorted.
+#[tracing::instrument(skip_all)]
+pub async fn groups(pool: &PgPool) -> Result<Vec<String>, StoreError> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT cluster_group FROM clusters WHERE deleted_at IS NULL AND cluster_group IS NOT NULL
+         ORDER BY 1",
+    )
+    .fetch_all(pool)
+    .await?)
 }
 
 /// The first day a daily trend bucket covers (exposed for tests and docs).

@@ -2,13 +2,20 @@
 //! the fleet overview, cluster, check, findings and diff pages, "Scan now" (CSRF, roles), the
 //! live scan status and the exports.
 
-use palisade::domain::Role;
-use palisade::store::trends;
+use chrono::Utc;
+use palisade::checks::{CheckResult, ResourceRef};
+use palisade::domain::{Area, Role, Severity, Status};
+use palisade::store::audit::Actor;
+use palisade::store::dashboard::{self, ExplorerFilter};
+use palisade::store::scans::{self, ScanOutcome};
+use palisade::store::trends::{self, FleetScope};
 use reqwest::StatusCode;
 use serde_json::Value;
+use uuid::Uuid;
 
 use crate::browser_support::{spawn_demo_app, wait_for_finished_scan, DemoApp};
 use crate::helpers::{cookie_client, spawn_app, TestApp, ADMIN_PASSWORD};
+use crate::history_support::add_cluster;
 
 async fn get_html(client: &reqwest::Client, app: &TestApp, path: &str) -> String {
     let resp = client.get(app.url(path)).send().await.unwrap();
@@ -60,7 +67,157 @@ async fn the_fleet_overview_shows_every_cluster_with_its_score_areas_and_worst_c
     let none = get_html(&client, app, "/?label=environment%3Dnowhere").await;
     assert!(none.contains("No cluster matches these filters"), "{none}");
     let all = get_html(&client, app, "/?label=demo%3Dtrue").await;
-    assert!(all.contains("4 of 4 clusters shown"), "{all}");
+    assert!(all.contains("Clusters 1–4 of 4, worst score first."), "{all}");
+}
+
+fn paged_result(i: usize, status: Status) -> CheckResult {
+    CheckResult {
+        check_id: format!("PAL-AUTHZ-{:03}", 100 + i % 4),
+        title: format!("check {}", i % 4),
+        area: if i % 2 == 0 { Area::Authz } else { Area::Network },
+        severity: [Severity::Critical, Severity::High, Severity::Medium, Severity::Low][i % 4],
+        status,
+        resource: ResourceRef {
+            kind: "ClusterRoleBinding".into(),
+            namespace: (i % 3 == 0).then(|| format!("ns-{}", i % 2)),
+            name: format!("binding-{}", i / 4),
+            node: None,
+        },
+        evidence: format!("binding-{} evidence {i}", i / 4),
+        source: None,
+        refs: vec![],
+    }
+}
+
+/// Store `results` for `cluster` as the scheduler stores them.
+async fn store_results(pool: &sqlx::PgPool, cluster: Uuid, results: Vec<CheckResult>) {
+    scans::request(pool, cluster, None).await.unwrap();
+    let claim =
+        scans::claim(pool, "test", 1, None, std::time::Duration::from_secs(30), 3).await.unwrap().remove(0);
+    assert_eq!(claim.cluster_id, cluster);
+    scans::complete(pool, &claim, &ScanOutcome { results, snapshot: None, partial: false }, 1).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_fleet_is_paged_worst_first_and_its_read_model_follows_every_stored_scan() {
+    let app = spawn_app().await;
+    let pool = &app.pool;
+    // 60 clusters; cluster k fails k % 12 of its 12 results, so scores spread and repeat.
+    let mut ids = Vec::new();
+    for k in 0..60 {
+        let id =
+            add_cluster(pool, &format!("fleet-{k:02}"), Some(if k % 2 == 0 { "even" } else { "odd" }), &[])
+                .await;
+        let results =
+            (0..12).map(|i| paged_result(i, if i < k % 12 { Status::Fail } else { Status::Pass })).collect();
+        store_results(pool, id, results).await;
+        ids.push(id);
+    }
+    let (client, _) = admin_session(&app).await;
+    let first = get_html(&client, &app, "/").await;
+    assert!(first.contains("Clusters 1–50 of 60, worst score first."), "{first}");
+    let rows = table(&first, "fleet");
+    assert_eq!(rows.matches("<tr class=\"cluster\">").count(), 50);
+    // Worst first: the shown scores never go up.
+    let scores: Vec<f64> = rows
+        .split("<td class=\"score\">")
+        .skip(1)
+        .map(|r| r[..r.find('<').unwrap()].parse().unwrap())
+        .collect();
+    assert_eq!(scores.len(), 50);
+    assert!(scores.windows(2).all(|w| w[0] <= w[1]), "{scores:?}");
+    assert!(first.contains("href=\"/?page=2\""), "a next page link");
+    let second = get_html(&client, &app, "/?page=2").await;
+    assert!(second.contains("Clusters 51–60 of 60"), "{second}");
+    assert_eq!(table(&second, "fleet").matches("<tr class=\"cluster\">").count(), 10);
+    let by_name = get_html(&client, &app, "/?sort=name&group=even").await;
+    assert!(by_name.contains("Clusters 1–30 of 30 matching (60 in the fleet)."), "{by_name}");
+    let t = table(&by_name, "fleet");
+    assert!(t.find(">fleet-00<").unwrap() < t.find(">fleet-02<").unwrap());
+    assert!(!t.contains(">fleet-01<"));
+    let bad = client.get(app.url("/?sort=sideways")).send().await.unwrap();
+    assert_eq!(bad.status(), 400);
+
+    // The read model agrees with the findings it summarises, before and after a scan changes them.
+    let c = ids[11];
+    for round in 0..2 {
+        let worst = dashboard::failing_checks(pool, &FleetScope::default(), 100).await.unwrap();
+        let direct: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT check_id, count(DISTINCT cluster_id), count(*) FROM findings WHERE status = 'fail'
+             GROUP BY check_id ORDER BY check_id",
+        )
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        let mut from_model: Vec<(String, i64, i64)> =
+            worst.iter().map(|w| (w.check_id.clone(), w.clusters, w.resources)).collect();
+        from_model.sort();
+        assert_eq!(from_model, direct, "round {round}");
+        for status in ["open", "fail"] {
+            let stored = ExplorerFilter { status: status.into(), cluster: Some(c), ..Default::default() };
+            // Any age filter takes the grouping path; this one matches every finding.
+            let live = ExplorerFilter {
+                seen_before: Some(Utc::now() + chrono::Duration::days(1)),
+                ..stored.clone()
+            };
+            let a = dashboard::explore_by_resource(pool, &stored, 0, 100).await.unwrap();
+            let b = dashboard::explore_by_resource(pool, &live, 0, 100).await.unwrap();
+            let key = |v: &[dashboard::ResourceRisks]| {
+                v.iter()
+                    .map(|r| (r.resource.name.clone(), r.severity.clone(), r.checks.clone(), r.areas.clone()))
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(key(&a), key(&b), "round {round}, {status}");
+            assert!(!a.is_empty(), "cluster fleet-11 has open findings");
+        }
+        let direct_crit: i64 = sqlx::query_scalar(
+            "SELECT count(DISTINCT COALESCE(resource_namespace, '') || '/' || resource_name) FROM findings WHERE cluster_id = $1 AND status = 'fail' AND severity = 'critical'",
+        )
+        .bind(c)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        let model = dashboard::critical_high_resources(pool, &[c]).await.unwrap();
+        assert_eq!(model[0].1, direct_crit, "round {round}");
+        let open = dashboard::open_checks(pool, c).await.unwrap();
+        let open_total: i64 = open.iter().map(|o| o.resources).sum();
+        assert_eq!(open_total, [11, 6][round], "round {round}: {open:?}");
+        // Round 2: five of the eleven failures are fixed, and one more result warns.
+        let results = (0..12)
+            .map(|i| {
+                paged_result(
+                    i,
+                    match i {
+                        0..=4 => Status::Fail,
+                        5 => Status::Warn,
+                        _ => Status::Pass,
+                    },
+                )
+            })
+            .collect();
+        store_results(pool, c, results).await;
+    }
+    // Failing now: results 0-4, on binding-0 in ns-0, in ns-1 and cluster-wide, and binding-1.
+    assert_eq!(dashboard::failing_resource_count(pool, c).await.unwrap(), 4);
+
+    // Deleted clusters leave the fleet totals: one kept as history, one purged.
+    for (k, purge) in [(11, false), (23, true)] {
+        palisade::store::clusters::delete(pool, ids[k], purge, &Actor::system()).await.unwrap();
+    }
+    let worst = dashboard::failing_checks(pool, &FleetScope::default(), 100).await.unwrap();
+    let mut from_model: Vec<(String, i64, i64)> =
+        worst.iter().map(|w| (w.check_id.clone(), w.clusters, w.resources)).collect();
+    from_model.sort();
+    let live: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT f.check_id, count(DISTINCT f.cluster_id), count(*) FROM findings f JOIN clusters c ON c.id = f.cluster_id
+         WHERE f.status = 'fail' AND c.deleted_at IS NULL GROUP BY f.check_id ORDER BY f.check_id",
+    )
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(from_model, live, "after deleting fleet-11 and purging fleet-23");
+    let gone = get_html(&client, &app, "/?sort=name").await;
+    assert!(gone.contains("of 58") && !gone.contains(">fleet-11<"), "{gone}");
 }
 
 #[tokio::test]

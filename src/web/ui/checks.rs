@@ -14,6 +14,7 @@ use crate::domain::Area;
 use crate::frameworks::CheckInfo;
 use crate::store::dashboard::{self, CheckFailures};
 use crate::store::findings::{self, Finding, FindingFilter, FindingState};
+use crate::store::trends::FleetScope;
 use crate::web::AppState;
 
 /// Rows of a check page (the findings explorer pages through all of them).
@@ -53,11 +54,12 @@ async fn checks_page(
     let who = ui_user(&state, &req).await?;
     let area = q.area.clone().filter(|a| !a.is_empty());
     let area_filter = area.as_deref().map(str::parse::<Area>).transpose().map_err(UiError::bad_request)?;
-    let failing: HashMap<String, CheckFailures> = dashboard::failing_checks(&state.pool, None, 10_000)
-        .await?
-        .into_iter()
-        .map(|f| (f.check_id.clone(), f))
-        .collect();
+    let failing: HashMap<String, CheckFailures> =
+        dashboard::failing_checks(&state.pool, &FleetScope::default(), 10_000)
+            .await?
+            .into_iter()
+            .map(|f| (f.check_id.clone(), f))
+            .collect();
     let rows = catalog()
         .into_iter()
         .filter(|c| area_filter.is_none_or(|a| c.meta.area == a))

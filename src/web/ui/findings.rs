@@ -30,8 +30,12 @@ const AGES: [(&str, &str); 4] = [
     ("30d", "in the last 30 days"),
     ("older", "more than 30 days ago"),
 ];
-const SORTS: [(&str, &str); 4] =
-    [("severity", "severity"), ("first_seen", "newest first"), ("cluster", "cluster"), ("check", "check")];
+const SORTS: [(&str, &str); 4] = [
+    ("severity", "severity, then check"),
+    ("first_seen", "newest first"),
+    ("cluster", "cluster"),
+    ("check", "check"),
+];
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(findings_page).service(findings_csv).service(findings_json);

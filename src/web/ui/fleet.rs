@@ -1,7 +1,8 @@
 //! The fleet overview at `/` (the page after login): every cluster with its score, per-area status,
 //! critical and high counts (failing resources, not results), its newest scan and a 30-day
-//! sparkline (SVG built here, emitted by the template); the worst checks across the shown
-//! clusters; filters by label and group.
+//! sparkline (SVG built here, emitted by the template); the worst checks across the filtered
+//! clusters; filters by label and group. Worst score first (or by name), 50 clusters a page: the
+//! page's lookups are made for its rows only.
 
 use std::collections::HashMap;
 
@@ -15,7 +16,7 @@ use super::{fmt_opt_time, page, ui_user, PageContext, UiError};
 use crate::domain::{Area, Labels, Status};
 use crate::history::Counts;
 use crate::store::dashboard::{self, CheckFailures};
-use crate::store::trends::{self, ClusterOverview};
+use crate::store::trends::{self, ClusterOverview, FleetOrder, FleetScope};
 use crate::web::AppState;
 
 /// Days the sparkline covers.
@@ -116,15 +117,42 @@ struct FleetPage {
     groups: Vec<String>,
     label: String,
     group: String,
-    total: usize,
+    sort: &'static str,
+    /// Clusters matching the filters, and live clusters in all.
+    matched: i64,
+    total: i64,
+    /// 1-based numbers of the first and last row shown.
+    first: i64,
+    last: i64,
+    prev: Option<String>,
+    next: Option<String>,
     spark_w: f64,
     spark_h: f64,
 }
+
+/// Clusters per page of the overview.
+pub const FLEET_PAGE_ROWS: i64 = 50;
 
 #[derive(Deserialize, Default)]
 struct FleetQuery {
     label: Option<String>,
     group: Option<String>,
+    sort: Option<String>,
+    page: Option<i64>,
+}
+
+impl FleetQuery {
+    /// This query with `page` replaced, as a URL.
+    fn with_page(&self, page: i64) -> String {
+        let mut out = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in [("label", &self.label), ("group", &self.group), ("sort", &self.sort)] {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                out.append_pair(k, v);
+            }
+        }
+        out.append_pair("page", &page.to_string());
+        format!("/?{}", out.finish())
+    }
 }
 
 #[get("/")]
@@ -136,44 +164,52 @@ async fn fleet_page(
     let who = ui_user(&state, &req).await?;
     let label = q.label.clone().unwrap_or_default();
     let group = q.group.clone().unwrap_or_default();
-    let wanted = if label.trim().is_empty() {
+    let labels = if label.trim().is_empty() {
         Labels::default()
     } else {
         Labels::from_pairs(label.split(',').filter(|p| !p.trim().is_empty())).map_err(UiError::bad_request)?
     };
-    let all = trends::fleet_overview(&state.pool).await?;
-    let total = all.len();
-    let mut groups: Vec<String> = all.iter().filter_map(|c| c.group.clone()).collect();
-    groups.sort();
-    groups.dedup();
-    let shown: Vec<ClusterOverview> = all
-        .into_iter()
-        .filter(|c| group.is_empty() || c.group.as_deref() == Some(group.as_str()))
-        .filter(|c| wanted.iter().all(|(k, v)| c.labels.get(k).and_then(|x| x.as_str()) == Some(v.as_str())))
-        .collect();
-
-    let counts: HashMap<Uuid, Counts> = dashboard::latest_counts(&state.pool)
+    let (order, sort) = match q.sort.as_deref().unwrap_or("") {
+        "" | "worst" => (FleetOrder::Worst, "worst"),
+        "name" => (FleetOrder::Name, "name"),
+        other => return Err(UiError::bad_request(format!("unknown sort `{other}`; use worst or name"))),
+    };
+    let page_no = q.page.unwrap_or(1);
+    if !(1..=100_000).contains(&page_no) {
+        return Err(UiError::bad_request("page must be a number from 1"));
+    }
+    let scope = FleetScope { labels, group: Some(group.clone()).filter(|g| !g.is_empty()) };
+    let offset = (page_no - 1) * FLEET_PAGE_ROWS;
+    let fleet = trends::fleet_page(&state.pool, &scope, order, offset, FLEET_PAGE_ROWS).await?;
+    let total = if scope.is_everything() {
+        fleet.matched
+    } else {
+        trends::count_clusters(&state.pool, &FleetScope::default()).await?
+    };
+    let groups = trends::groups(&state.pool).await?;
+    let ids: Vec<Uuid> = fleet.clusters.iter().map(|c| c.cluster_id).collect();
+    let counts: HashMap<Uuid, Counts> = dashboard::latest_counts(&state.pool, &ids)
         .await?
         .into_iter()
         .filter_map(|(id, cells)| Counts::from_slice(&cells).ok().map(|c| (id, c)))
         .collect();
-    let crit_high: HashMap<Uuid, (i64, i64)> = dashboard::critical_high_resources(&state.pool)
+    let crit_high: HashMap<Uuid, (i64, i64)> = dashboard::critical_high_resources(&state.pool, &ids)
         .await?
         .into_iter()
         .map(|(id, c, h)| (id, (c, h)))
         .collect();
     let from = Utc::now().date_naive() - Duration::days(SPARK_DAYS - 1);
     let mut daily: HashMap<Uuid, Vec<(NaiveDate, f32)>> = HashMap::new();
-    for (id, day, score) in dashboard::daily_scores(&state.pool, from).await? {
+    for (id, day, score) in dashboard::daily_scores(&state.pool, &ids, from).await? {
         if let Some(s) = score {
             daily.entry(id).or_default().push((day, s));
         }
     }
-    let filtered = shown.len() != total;
-    let ids: Vec<Uuid> = shown.iter().map(|c| c.cluster_id).collect();
-    let worst = dashboard::failing_checks(&state.pool, filtered.then_some(&ids[..]), 10).await?;
-    let collected = shown.iter().filter_map(|c| c.last_result_at).max();
-    let rows = shown
+    let worst = dashboard::failing_checks(&state.pool, &scope, 10).await?;
+    let collected = dashboard::newest_results_at(&state.pool).await?;
+    let shown = fleet.clusters.len() as i64;
+    let rows = fleet
+        .clusters
         .into_iter()
         .map(|c| {
             let counts = counts.get(&c.cluster_id);
@@ -189,7 +225,23 @@ async fn fleet_page(
         })
         .collect();
     let ctx = PageContext::new(&who, "fleet").collected(collected);
-    Ok(page(&FleetPage { ctx, rows, worst, groups, label, group, total, spark_w: SPARK_W, spark_h: SPARK_H }))
+    Ok(page(&FleetPage {
+        ctx,
+        rows,
+        worst,
+        groups,
+        label,
+        group,
+        sort,
+        matched: fleet.matched,
+        total,
+        first: if shown == 0 { 0 } else { offset + 1 },
+        last: offset + shown,
+        prev: (page_no > 1).then(|| q.with_page(page_no - 1)),
+        next: (offset + shown < fleet.matched).then(|| q.with_page(page_no + 1)),
+        spark_w: SPARK_W,
+        spark_h: SPARK_H,
+    }))
 }
 
 #[cfg(test)]

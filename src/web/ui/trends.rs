@@ -10,7 +10,8 @@ use serde::Deserialize;
 
 use super::chart::{line_chart, Chart};
 use super::{page, ui_user, PageContext, UiError};
-use crate::store::trends::{self, ClusterOverview, Metric, Series, SplitBy};
+use crate::store::dashboard;
+use crate::store::trends::{self, ClusterChoice, Metric, Series, SplitBy};
 use crate::web::api::trends::{trend_query, TrendParams};
 use crate::web::AppState;
 
@@ -65,6 +66,8 @@ struct TrendsPage {
     title: String,
     chart: Chart,
     dates: Vec<String>,
+    /// The table shows every `stride`-th day.
+    stride: usize,
     rows: Vec<TableRow>,
     hidden_lines: usize,
     has_clusters: bool,
@@ -140,15 +143,20 @@ async fn trends_page(
         by: Some(by),
         from: Some(now - Duration::days(days - 1)),
         to: Some(now),
-        step: Some(if days > 90 { "7d" } else { "1d" }.into()),
+        // Daily points for every range: the chart draws them all, and fleet-wide lines read the
+        // running day totals (one row a day) instead of every cluster's rows.
+        step: Some("1d".into()),
         clusters: Some(cluster.clone()).filter(|c| !c.is_empty()),
         group: Some(group.clone()).filter(|g| !g.is_empty()),
     })?;
-    let fleet: Vec<ClusterOverview> = trends::fleet_overview(&state.pool).await?;
+    let fleet: Vec<ClusterChoice> = trends::cluster_choices(&state.pool).await?;
     let series = trends::trend(&state.pool, &query).await?;
+    // The table under the chart: every day up to 90 days, else every 7th day (ending today).
+    let stride = if days > 90 { 7 } else { 1 };
+    let sampled = |n: usize| (0..n).filter(move |i| (n - 1 - i) % stride == 0);
     let dates: Vec<String> = series
         .first()
-        .map(|s| s.points.iter().map(|p| p.t.format("%Y-%m-%d").to_string()).collect())
+        .map(|s| sampled(s.points.len()).map(|i| s.points[i].t.format("%Y-%m-%d").to_string()).collect())
         .unwrap_or_default();
     let (drawn, rest) = pick_lines(series, metric, by);
     let (fixed, y_label, unit) = match metric {
@@ -158,7 +166,7 @@ async fn trends_page(
     let chart = line_chart(&drawn, fixed, y_label, unit);
     let row = |s: &Series, drawn: bool| TableRow {
         label: s.label.clone(),
-        values: s.points.iter().map(|p| fmt_value(p.value, metric)).collect(),
+        values: sampled(s.points.len()).map(|i| fmt_value(s.points[i].value, metric)).collect(),
         latest: fmt_value(s.points.iter().rev().find_map(|p| p.value), metric),
         drawn,
     };
@@ -171,9 +179,9 @@ async fn trends_page(
     let mut cluster_choices =
         vec![Choice { value: String::new(), label: "all clusters".into(), selected: cluster.is_empty() }];
     cluster_choices.extend(fleet.iter().map(|c| Choice {
-        value: c.cluster_id.to_string(),
+        value: c.id.to_string(),
         label: c.name.clone(),
-        selected: c.cluster_id.to_string() == cluster,
+        selected: c.id.to_string() == cluster,
     }));
     let mut group_choices =
         vec![Choice { value: String::new(), label: "all groups".into(), selected: group.is_empty() }];
@@ -197,7 +205,7 @@ async fn trends_page(
             SplitBy::Group => ", by group".into(),
         }
     );
-    let collected = fleet.iter().filter_map(|c| c.last_result_at).max();
+    let collected = dashboard::newest_results_at(&state.pool).await?;
     let ctx = PageContext::new(&who, "trends").collected(collected);
     Ok(page(&TrendsPage {
         ctx,
@@ -224,6 +232,7 @@ async fn trends_page(
         title,
         chart,
         dates,
+        stride,
         hidden_lines: rest.len(),
         rows,
         has_clusters: !fleet.is_empty(),
