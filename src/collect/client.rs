@@ -1,7 +1,9 @@
 //! Cluster credentials: parsed from kubeconfigs at the edge, turned into a Kubernetes client.
 //!
-//! An uploaded kubeconfig is untrusted input: credential plugins (`exec`, `auth-provider`) are
-//! refused, because the server must never run a program named by an uploaded file, and file
+//! Kubeconfigs are read with kube's own kubeconfig types. An uploaded kubeconfig is untrusted
+//! input: credential plugins (`exec`, `auth-provider`) are refused, because the server must never
+//! run a program named by an uploaded file; impersonation (`as`) is refused, because findings must
+//! be what the credentials' own identity sees; and file
 //! references (`certificate-authority: /path`) are refused unless the caller reads a local file on
 //! its user's behalf (the CLI).
 
@@ -9,10 +11,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use base64::Engine;
-use serde::Deserialize;
+use kube::config::{AuthInfo, Kubeconfig};
+use secrecy::ExposeSecret;
 
 pub use crate::domain::{ClusterAuth, ClusterCredentials};
 use crate::egress::Egress;
+use crate::telemetry;
 
 /// Errors while reading a kubeconfig or building a client. Messages are meant for people.
 #[derive(Debug, thiserror::Error)]
@@ -33,56 +37,6 @@ pub enum CredentialsError {
     CredentialPlugin(String, &'static str),
 }
 
-#[derive(Debug, Deserialize)]
-struct RawKubeconfig {
-    #[serde(default)]
-    clusters: Vec<RawNamed<RawCluster>>,
-    #[serde(default)]
-    users: Vec<RawNamed<RawUser>>,
-    #[serde(default)]
-    contexts: Vec<RawNamed<RawContext>>,
-    #[serde(rename = "current-context", default)]
-    current_context: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RawNamed<T> {
-    name: String,
-    #[serde(alias = "cluster", alias = "user", alias = "context")]
-    item: Option<T>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-struct RawCluster {
-    server: Option<String>,
-    certificate_authority: Option<String>,
-    certificate_authority_data: Option<String>,
-    #[serde(default)]
-    insecure_skip_tls_verify: bool,
-    tls_server_name: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-#[serde(rename_all = "kebab-case")]
-struct RawUser {
-    token: Option<String>,
-    token_file: Option<String>,
-    client_certificate: Option<String>,
-    client_certificate_data: Option<String>,
-    client_key: Option<String>,
-    client_key_data: Option<String>,
-    exec: Option<serde_yaml::Value>,
-    auth_provider: Option<serde_yaml::Value>,
-    username: Option<String>,
-}
-
-#[derive(Debug, Deserialize, Default)]
-struct RawContext {
-    cluster: String,
-    user: Option<String>,
-}
-
 /// Where file references in a kubeconfig may be resolved.
 #[derive(Debug, Clone)]
 pub enum FileRefs {
@@ -98,8 +52,39 @@ pub fn kubeconfig_contexts(yaml: &str) -> Result<(Vec<String>, Option<String>), 
     Ok((raw.contexts.iter().map(|c| c.name.clone()).collect(), raw.current_context))
 }
 
-fn parse(yaml: &str) -> Result<RawKubeconfig, CredentialsError> {
-    serde_yaml::from_str(yaml).map_err(|e| CredentialsError::Yaml(e.to_string()))
+/// Parse kubeconfig text with kube's own kubeconfig types (what kubectl and client-go accept,
+/// several YAML documents merged as `KUBECONFIG` lists are).
+fn parse(yaml: &str) -> Result<Kubeconfig, CredentialsError> {
+    Kubeconfig::from_yaml(yaml).map_err(|e| CredentialsError::Yaml(telemetry::Chain(&e).to_string()))
+}
+
+/// Refuse what Palisade will not do with a kubeconfig user: run a credential plugin, log in with
+/// a password, or act as someone else.
+fn refuse_unsupported(user_name: &str, user: &AuthInfo) -> Result<(), CredentialsError> {
+    if user.exec.is_some() {
+        return Err(CredentialsError::CredentialPlugin(user_name.to_string(), "exec"));
+    }
+    if user.auth_provider.is_some() {
+        return Err(CredentialsError::CredentialPlugin(user_name.to_string(), "auth-provider"));
+    }
+    let impersonates = user.impersonate.is_some()
+        || user.impersonate_uid.is_some()
+        || user.impersonate_groups.as_ref().is_some_and(|g| !g.is_empty())
+        || user.impersonate_user_extra.as_ref().is_some_and(|x| !x.is_empty());
+    if impersonates {
+        return Err(CredentialsError::Invalid(format!(
+            "user `{user_name}` impersonates another identity (`as`, `as-uid`, `as-groups` or `as-user-extra`); \
+             Palisade scans with the credentials' own identity, so its findings say what that identity can \
+             see. Remove the impersonation, or give Palisade a token of the identity to scan as"
+        )));
+    }
+    if user.username.is_some() || user.password.is_some() {
+        return Err(CredentialsError::Invalid(format!(
+            "user `{user_name}` uses basic authentication (username/password), which Kubernetes removed in 1.19; \
+             use a bearer token or a client certificate"
+        )));
+    }
+    Ok(())
 }
 
 /// Read the credentials of `context` (or the current context) from kubeconfig text.
@@ -121,50 +106,48 @@ pub fn credentials_from_kubeconfig(
         .find(|c| c.name == wanted)
         .ok_or_else(|| CredentialsError::UnknownContext(wanted.clone(), names()))?;
     let ctx_item = ctx
-        .item
+        .context
         .as_ref()
         .ok_or_else(|| CredentialsError::Invalid(format!("context `{wanted}` has no `context:` section")))?;
-    let cluster =
-        raw.clusters.iter().find(|c| c.name == ctx_item.cluster).and_then(|c| c.item.as_ref()).ok_or_else(
-            || {
-                CredentialsError::Invalid(format!(
-                    "context `{wanted}` refers to a missing cluster `{}`",
-                    ctx_item.cluster
-                ))
-            },
-        )?;
-    let default_user = RawUser::default();
+    let cluster = raw
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx_item.cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .ok_or_else(|| {
+        CredentialsError::Invalid(format!(
+            "context `{wanted}` refers to a missing cluster `{}`",
+            ctx_item.cluster
+        ))
+    })?;
+    let default_user = AuthInfo::default();
     let (user_name, user) = match &ctx_item.user {
         Some(name) => (
             name.clone(),
-            raw.users.iter().find(|u| &u.name == name).and_then(|u| u.item.as_ref()).ok_or_else(|| {
-                CredentialsError::Invalid(format!("context `{wanted}` refers to a missing user `{name}`"))
-            })?,
+            raw.auth_infos.iter().find(|u| &u.name == name).and_then(|u| u.auth_info.as_ref()).ok_or_else(
+                || CredentialsError::Invalid(format!("context `{wanted}` refers to a missing user `{name}`")),
+            )?,
         ),
         None => (String::new(), &default_user),
     };
-    if user.exec.is_some() {
-        return Err(CredentialsError::CredentialPlugin(user_name, "exec"));
-    }
-    if user.auth_provider.is_some() {
-        return Err(CredentialsError::CredentialPlugin(user_name, "auth-provider"));
-    }
-    if user.username.is_some() {
-        return Err(CredentialsError::Invalid(format!(
-            "user `{user_name}` uses basic authentication (username/password), which Kubernetes removed in 1.19; \
-             use a bearer token or a client certificate"
-        )));
-    }
+    refuse_unsupported(&user_name, user)?;
     let server = cluster.server.clone().ok_or_else(|| {
         CredentialsError::Invalid(format!("cluster `{}` has no `server` URL", ctx_item.cluster))
     })?;
+    if let Some(proxy) = &cluster.proxy_url {
+        return Err(CredentialsError::Invalid(format!(
+            "cluster `{}` is reached through the proxy `{proxy}`; Palisade connects to API servers directly \
+             (within its egress allow list)",
+            ctx_item.cluster
+        )));
+    }
     let ca_pem = match (&cluster.certificate_authority_data, &cluster.certificate_authority) {
         (Some(data), _) => Some(decode_b64_pem(data, "certificate-authority-data")?),
         (None, Some(path)) => Some(read_ref(files, path, "certificate-authority")?),
         (None, None) => None,
     };
     let token = match (&user.token, &user.token_file) {
-        (Some(t), _) => Some(t.trim().to_string()),
+        (Some(t), _) => Some(t.expose_secret().trim().to_string()),
         (None, Some(path)) => Some(read_ref(files, path, "tokenFile")?.trim().to_string()),
         _ => None,
     };
@@ -174,12 +157,15 @@ pub fn credentials_from_kubeconfig(
         _ => None,
     };
     let key = match (&user.client_key_data, &user.client_key) {
-        (Some(data), _) => Some(decode_b64_pem(data, "client-key-data")?),
+        (Some(data), _) => Some(decode_b64_pem(data.expose_secret(), "client-key-data")?),
         (None, Some(path)) => Some(read_ref(files, path, "client-key")?),
         _ => None,
     };
     let auth = match (token, cert, key) {
         (Some(token), _, _) if !token.is_empty() => ClusterAuth::Token { token },
+        (Some(_), _, _) => {
+            return Err(CredentialsError::Invalid(format!("user `{user_name}` has an empty token")));
+        }
         (_, Some(cert_pem), Some(key_pem)) => ClusterAuth::ClientCertificate { cert_pem, key_pem },
         (_, Some(_), None) | (_, None, Some(_)) => {
             return Err(CredentialsError::Invalid(format!(
@@ -192,7 +178,7 @@ pub fn credentials_from_kubeconfig(
         server,
         ca_pem,
         tls_server_name: cluster.tls_server_name.clone(),
-        insecure_skip_tls_verify: cluster.insecure_skip_tls_verify,
+        insecure_skip_tls_verify: cluster.insecure_skip_tls_verify.unwrap_or(false),
         auth,
     };
     creds.validate()?;
@@ -359,6 +345,70 @@ current-context: ctx
             .replace("exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}", "token: t");
         let err = credentials_from_kubeconfig(&yaml, None, &FileRefs::Refuse).unwrap_err();
         assert!(err.to_string().contains("cannot read"), "{err}");
+    }
+
+    fn with_user(user: &str) -> String {
+        EXEC.replace("exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}", user)
+    }
+
+    #[test]
+    fn a_token_file_is_read_on_the_cli_and_refused_on_upload() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sa.token"), "file-token\n").unwrap();
+        // kubectl's spelling is `tokenFile` (camel case, unlike its neighbours).
+        let yaml = with_user("tokenFile: sa.token");
+        let (_, creds) =
+            credentials_from_kubeconfig(&yaml, None, &FileRefs::ResolveFrom(dir.path().to_path_buf()))
+                .unwrap();
+        assert_eq!(creds.auth, ClusterAuth::Token { token: "file-token".into() });
+        let err = credentials_from_kubeconfig(&yaml, None, &FileRefs::Refuse).unwrap_err();
+        assert!(err.to_string().contains("`tokenFile` refers to the file `sa.token`"), "{err}");
+        let empty = dir.path().join("empty.token");
+        std::fs::write(&empty, "\n").unwrap();
+        let yaml = with_user(&format!("tokenFile: {}", empty.display()));
+        let err = credentials_from_kubeconfig(&yaml, None, &FileRefs::ResolveFrom(dir.path().to_path_buf()))
+            .unwrap_err();
+        assert!(err.to_string().contains("empty token"), "{err}");
+    }
+
+    #[test]
+    fn auth_providers_impersonation_and_passwords_are_refused_each_in_words() {
+        let err = credentials_from_kubeconfig(
+            &with_user("auth-provider: {name: gcp, config: {cmd-path: /usr/bin/gcloud}}"),
+            None,
+            &FileRefs::Refuse,
+        )
+        .unwrap_err();
+        assert!(matches!(err, CredentialsError::CredentialPlugin(_, "auth-provider")), "{err}");
+        for user in
+            ["{token: t, as: admin}", "{token: t, as-groups: [system:masters]}", "{token: t, as-uid: \"42\"}"]
+        {
+            let yaml = EXEC.replace(
+                "user:\n    exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}",
+                &format!("user: {user}"),
+            );
+            let err = credentials_from_kubeconfig(&yaml, None, &FileRefs::Refuse).unwrap_err();
+            assert!(err.to_string().contains("impersonates another identity"), "{user}: {err}");
+        }
+        let err =
+            credentials_from_kubeconfig(&with_user("{username: u, password: p}"), None, &FileRefs::Refuse);
+        assert!(err.unwrap_err().to_string().contains("basic authentication"));
+    }
+
+    #[test]
+    fn malformed_kubeconfigs_are_explained() {
+        let err = credentials_from_kubeconfig("clusters: [oops", None, &FileRefs::Refuse).unwrap_err();
+        assert!(matches!(err, CredentialsError::Yaml(_)), "{err}");
+        let err = credentials_from_kubeconfig("clusters: 7\n", None, &FileRefs::Refuse).unwrap_err();
+        assert!(err.to_string().contains("not valid YAML"), "{err}");
+        let proxied = EXEC
+            .replace(
+                "{server: \"https://127.0.0.1:6443\"}",
+                "{server: \"https://127.0.0.1:6443\", proxy-url: \"http://127.0.0.1:3128\"}",
+            )
+            .replace("exec: {command: aws, apiVersion: client.authentication.k8s.io/v1beta1}", "token: t");
+        let err = credentials_from_kubeconfig(&proxied, None, &FileRefs::Refuse).unwrap_err();
+        assert!(err.to_string().contains("through the proxy"), "{err}");
     }
 
     #[test]

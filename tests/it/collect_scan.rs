@@ -95,3 +95,47 @@ async fn scanning_through_a_kubeconfig_context_reads_the_live_cluster() {
     assert_eq!(snap.cluster.version.as_ref().map(|v| v.minor), Some(19));
     assert!(snap.nodes.is_complete() && !snap.nodes.is_empty());
 }
+
+// The scan runs as a child process while this runtime serves the simulator: two worker threads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kubeconfig_naming_files_for_its_token_and_certificates_is_honoured_on_the_cli() {
+    let dir = palisade::sim::sample::samples_dir().join("legacy");
+    let sim = palisade::sim::SimServer::start(palisade::sim::SimConfig::new(
+        palisade::sim::sample::load_dir(&dir).unwrap(),
+    ))
+    .await
+    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // Files next to the kubeconfig, referred to by relative paths as kubectl resolves them.
+    std::fs::write(tmp.path().join("ca.crt"), &sim.ca_pem).unwrap();
+    std::fs::write(tmp.path().join("sa.token"), format!("{}\n", sim.token)).unwrap();
+    std::fs::write(tmp.path().join("client.crt"), &sim.client_cert_pem).unwrap();
+    std::fs::write(tmp.path().join("client.key"), &sim.client_key_pem).unwrap();
+    let kubeconfig = tmp.path().join("config");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: lab\n  cluster: {{server: \"{}\", certificate-authority: ca.crt}}\n\
+             users:\n- name: by-token\n  user: {{tokenFile: sa.token}}\n\
+             - name: by-cert\n  user: {{client-certificate: client.crt, client-key: client.key}}\n\
+             contexts:\n- name: token\n  context: {{cluster: lab, user: by-token}}\n\
+             - name: cert\n  context: {{cluster: lab, user: by-cert}}\ncurrent-context: token\n",
+            sim.url
+        ),
+    )
+    .unwrap();
+    for context in ["token", "cert"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+            .args(["scan", "--quiet", "--format", "json", "--request-timeout", "10s", "--context", context])
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // A completed scan, with the credentials the files hold.
+        assert_eq!(out.status.code(), Some(0), "{context}: {stderr}");
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(report["results"].as_array().is_some_and(|r| !r.is_empty()), "{context}");
+        assert!(!stderr.contains(&sim.token), "the token is never printed");
+    }
+}
