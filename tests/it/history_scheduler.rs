@@ -418,3 +418,81 @@ async fn a_scan_that_takes_too_long_fails_as_timed_out_and_is_retried_later() {
             .unwrap();
     assert_eq!(retry, ("retry".to_string(), 2));
 }
+
+/// Ask for a scan of `cluster` through the API and wait until it has finished.
+async fn scan_on_demand(app: &TestApp, cluster: &str) -> Value {
+    let resp = app.admin.post(app.url(&format!("/api/v1/clusters/{cluster}/scans"))).send().await.unwrap();
+    assert!(resp.status() == 202 || resp.status() == 200, "{}", resp.status());
+    let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    eventually(90, "the scan to finish", || {
+        let id = id.clone();
+        async move {
+            let s: Value = app
+                .admin
+                .get(app.url(&format!("/api/v1/scans/{id}")))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            matches!(s["state"].as_str(), Some("succeeded" | "partial" | "failed")).then_some(s)
+        }
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cluster_scanned_only_on_demand_shows_its_newest_results_in_the_fleet_overview() {
+    let app = spawn_app().await;
+    let sim = start_sim(vec![]).await;
+    // Registered through the API from its kubeconfig, its schedule paused before any scheduler runs.
+    let resp = app
+        .admin
+        .post(app.url("/api/v1/clusters"))
+        .json(&serde_json::json!({"name": "on-demand", "credentials": {"kubeconfig": sim.kubeconfig()}, "check_connectivity": false}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let cluster = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let resp = app
+        .admin
+        .put(app.url(&format!("/api/v1/clusters/{cluster}/schedule")))
+        .json(&serde_json::json!({"paused": true}))
+        .send()
+        .await
+        .unwrap();
+    assert!(resp.status().is_success(), "{}", resp.text().await.unwrap());
+    let r = replica(&app_db_url(&app), app.state.cipher.clone(), settings()).await;
+    let mut last = Value::Null;
+    for _ in 0..3 {
+        last = scan_on_demand(&app, &cluster).await;
+        assert_eq!(last["trigger"], "manual");
+        assert_ne!(last["state"], "failed", "{last}");
+    }
+    r.shutdown().await;
+    let all: Value = app
+        .admin
+        .get(app.url(&format!("/api/v1/clusters/{cluster}/scans")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let triggers: Vec<&str> =
+        all["items"].as_array().unwrap().iter().map(|s| s["trigger"].as_str().unwrap()).collect();
+    assert_eq!(triggers, ["manual", "manual", "manual"], "no scheduled scan ran");
+
+    let fleet: Value = app.admin.get(app.url("/api/v1/fleet")).send().await.unwrap().json().await.unwrap();
+    let me = fleet.as_array().unwrap().iter().find(|c| c["cluster_id"] == cluster.as_str()).unwrap().clone();
+    assert!(me["score"].is_number(), "{me}");
+    assert_eq!(me["score"], last["summary"]["score"]);
+    assert_eq!(me["last_result_at"], last["finished_at"]);
+    let open = last["summary"]["by_status"]["fail"].as_i64().unwrap()
+        + last["summary"]["by_status"]["warn"].as_i64().unwrap();
+    assert!(open > 0, "the kubeadm sample has findings");
+    assert_eq!(me["open_findings"].as_i64(), Some(open));
+    assert_eq!(me["last_scan_state"], last["state"]);
+}
