@@ -57,8 +57,10 @@ CREATE TABLE open_resources (
 CREATE INDEX open_resources_by_rank ON open_resources (status, worst DESC, results DESC, resource_kind, resource_name);
 CREATE INDEX open_resources_by_cluster ON open_resources (cluster_id, status, worst DESC, results DESC);
 
--- Per cluster: resources failing, and those whose worst failing check is critical, or high.
+-- Per cluster: the newest results' score (the fleet page's order), resources failing, and those
+-- whose worst failing check is critical, or high.
 ALTER TABLE cluster_scan_state
+    ADD COLUMN last_result_score real,
     ADD COLUMN failing_resources integer NOT NULL DEFAULT 0,
     ADD COLUMN critical_resources integer NOT NULL DEFAULT 0,
     ADD COLUMN high_resources integer NOT NULL DEFAULT 0;
@@ -135,4 +137,5 @@ CREATE FUNCTION palisade_refresh_open_summary(ids uuid[]) RETURNS void LANGUAGE 
     WHERE s.cluster_id = u.id;
 $$;
 
+UPDATE cluster_scan_state s SET last_result_score = lr.score FROM scans lr WHERE lr.id = s.last_result_scan_id;
 SELECT palisade_refresh_open_summary(ARRAY(SELECT cluster_id FROM cluster_scan_state));

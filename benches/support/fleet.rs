@@ -68,10 +68,13 @@ pub async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64)
     timed(
         pool,
         "scan_daily",
+        // In day order, as a server writes them (day after day), not cluster by cluster.
         "INSERT INTO scan_daily (cluster_id, day, scan_id, scans, counts, score, failures)
-         SELECT DISTINCT ON (cluster_id, (finished_at AT TIME ZONE 'UTC')::date)
-                cluster_id, (finished_at AT TIME ZONE 'UTC')::date, id, 24, counts, score, failures
-         FROM scans ORDER BY cluster_id, (finished_at AT TIME ZONE 'UTC')::date, finished_at DESC",
+         SELECT * FROM (
+             SELECT DISTINCT ON (cluster_id, (finished_at AT TIME ZONE 'UTC')::date)
+                    cluster_id, (finished_at AT TIME ZONE 'UTC')::date AS day, id, 24, counts, score, failures
+             FROM scans ORDER BY cluster_id, (finished_at AT TIME ZONE 'UTC')::date, finished_at DESC
+         ) d ORDER BY day, cluster_id",
     )
     .await?;
     timed(pool, "fleet_daily", FLEET_DAILY_FROM_SCAN_DAILY).await?;
@@ -79,8 +82,9 @@ pub async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64)
         pool,
         "cluster_scan_state",
         "INSERT INTO cluster_scan_state (cluster_id, next_due_at, last_scan_id, last_result_scan_id, last_result_seq,
-                                         last_result_at)
-         SELECT DISTINCT ON (cluster_id) cluster_id, finished_at + interval '1 hour', id, id, result_seq, finished_at
+                                         last_result_at, last_result_score)
+         SELECT DISTINCT ON (cluster_id) cluster_id, finished_at + interval '1 hour', id, id, result_seq, finished_at,
+                score
          FROM scans ORDER BY cluster_id, finished_at DESC",
     )
     .await?;

@@ -19,7 +19,12 @@ use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{NetworkPolicy, Snapshot, Source};
 
 const CIS_531: &[(&str, &str)] = &[("cis-1.12", "5.3.1")];
+/// CIS 5.3.2 "all Namespaces have NetworkPolicies defined": decided by the has-a-policy checks
+/// alone (a namespace with any policy passes it, whatever the policy allows).
 const CIS_532: &[(&str, &str)] = &[("cis-1.12", "5.3.2")];
+/// Default-deny and pod selection are the NSA/CISA Kubernetes Hardening Guide's advice (v1.2,
+/// "Network separation and hardening": default-deny policies selecting every pod), not a CIS control.
+const NSA_NETPOL: &[(&str, &str)] = &[("nsa-cisa-1.2", "network-policies")];
 
 const NET_EVIDENCE: &str = "NetworkPolicies, pods and namespaces";
 
@@ -106,7 +111,7 @@ pub static CHECKS: [Check; 14] = [
             DENY_IN_WHY,
             DENY_IN_FIX,
             NET_EVIDENCE,
-            CIS_532,
+            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::Tenant, Direction::Ingress),
     },
@@ -118,7 +123,7 @@ pub static CHECKS: [Check; 14] = [
             DENY_EG_WHY,
             DENY_EG_FIX,
             NET_EVIDENCE,
-            CIS_532,
+            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::Tenant, Direction::Egress),
     },
@@ -130,7 +135,7 @@ pub static CHECKS: [Check; 14] = [
             UNSELECTED_WHY,
             UNSELECTED_FIX,
             NET_EVIDENCE,
-            CIS_532,
+            NSA_NETPOL,
         ),
         run: |m, s, o| unselected_pods(m, s, o, Scope::Tenant),
     },
@@ -208,7 +213,7 @@ pub static CHECKS: [Check; 14] = [
             DENY_IN_WHY,
             DENY_IN_FIX,
             NET_EVIDENCE,
-            CIS_532,
+            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::System, Direction::Ingress),
     },
@@ -220,7 +225,7 @@ pub static CHECKS: [Check; 14] = [
             DENY_EG_WHY,
             DENY_EG_FIX,
             NET_EVIDENCE,
-            CIS_532,
+            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::System, Direction::Egress),
     },
@@ -232,7 +237,7 @@ pub static CHECKS: [Check; 14] = [
             UNSELECTED_WHY,
             UNSELECTED_FIX,
             NET_EVIDENCE,
-            CIS_532,
+            NSA_NETPOL,
         ),
         run: |m, s, o| unselected_pods(m, s, o, Scope::System),
     },

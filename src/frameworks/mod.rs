@@ -201,6 +201,38 @@ pub fn cis_compliance(results: &[CheckResult]) -> Compliance {
     out
 }
 
+/// The published mapping (`docs/cis-1.12-mapping.md`): every CIS v1.12 control with the checks
+/// that decide it, generated from the catalog's references.
+pub fn cis_mapping_markdown() -> String {
+    let checks = catalog();
+    let mut out = String::from(
+        "# CIS Kubernetes Benchmark v1.12: the checks that decide each control\n\n\
+         Generated from the check catalog (`cis_mapping_markdown` in `src/frameworks/mod.rs`); a test keeps \
+         this file and the catalog in step (`PALISADE_WRITE_DOCS=1 cargo test cis_mapping` rewrites it).\n\n\
+         A check listed against a control decides that control: the control fails when the check fails on any \
+         resource (see `GET /api/v1/scans/{id}/compliance`). A control with no check is *not assessed* and is \
+         left out of the compliance score. Checks that follow other guidance (the NSA/CISA Kubernetes \
+         Hardening Guide) name it in their own references and are not listed here.\n\n\
+         | Control | Title | Type | Decided by |\n|---|---|---|---|\n",
+    );
+    let mut assessed = 0;
+    for c in cis_controls() {
+        let deciding: Vec<String> = checks
+            .iter()
+            .filter(|k| k.meta.refs.iter().any(|(fw, id)| *fw == CIS_1_12 && *id == c.id))
+            .map(|k| format!("`{}` {}", k.meta.id, k.meta.title))
+            .collect();
+        if !deciding.is_empty() {
+            assessed += 1;
+        }
+        let kind = if c.automated { "Automated" } else { "Manual" };
+        let by = if deciding.is_empty() { "*not assessed*".to_string() } else { deciding.join("<br>") };
+        out.push_str(&format!("| {} | {} | {kind} | {by} |\n", c.id, c.title.replace('|', "\\|")));
+    }
+    out.push_str(&format!("\n{assessed} of {} controls are assessed.\n", cis_controls().len()));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,6 +260,29 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    #[test]
+    fn the_published_cis_mapping_is_the_catalogs() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cis-1.12-mapping.md");
+        let generated = cis_mapping_markdown();
+        if std::env::var_os("PALISADE_WRITE_DOCS").is_some() {
+            std::fs::write(&path, &generated).unwrap();
+        }
+        let published = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            published == generated,
+            "docs/cis-1.12-mapping.md is out of date with the catalog: run PALISADE_WRITE_DOCS=1 cargo test cis_mapping"
+        );
+        // Spot checks against the benchmark text: 5.3.2 ("all Namespaces have NetworkPolicies defined")
+        // is decided by the has-a-policy checks alone; default-deny is hardening guidance, not CIS.
+        let row = generated.lines().find(|l| l.starts_with("| 5.3.2 |")).unwrap();
+        assert!(row.contains("PAL-NET-002") && row.contains("PAL-NET-102"), "{row}");
+        for other in
+            ["PAL-NET-003", "PAL-NET-004", "PAL-NET-005", "PAL-NET-103", "PAL-NET-104", "PAL-NET-105"]
+        {
+            assert!(!row.contains(other), "{other} does not decide 5.3.2: {row}");
         }
     }
 

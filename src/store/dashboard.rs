@@ -97,13 +97,15 @@ pub async fn failing_checks(
         .fetch_all(pool)
         .await?);
     }
+    // Counted per (check, severity) over the scope's clusters; titles from the fleet totals.
     Ok(sqlx::query_as::<_, CheckFailures>(&format!(
-        "SELECT o.check_id, min(o.title) AS title, min(o.area) AS area, o.severity,
-                count(*) AS clusters, sum(o.failing)::bigint AS resources
-         FROM open_checks o JOIN clusters c ON c.id = o.cluster_id
-         WHERE o.failing > 0 AND {scope}
-         GROUP BY o.check_id, o.severity
-         ORDER BY max({SEVERITY_RANK}) DESC, count(*) DESC, sum(o.failing) DESC, o.check_id
+        "SELECT g.check_id, t.title, t.area, g.severity, g.clusters, g.resources
+         FROM (SELECT o.check_id, o.severity, count(*) AS clusters, sum(o.failing)::bigint AS resources
+               FROM open_checks o JOIN clusters c ON c.id = o.cluster_id
+               WHERE o.failing > 0 AND {scope}
+               GROUP BY o.check_id, o.severity) g
+         JOIN fleet_checks t ON t.check_id = g.check_id AND t.severity = g.severity
+         ORDER BY palisade_severity_rank(g.severity) DESC, g.clusters DESC, g.resources DESC, g.check_id
          LIMIT $3",
         scope = FleetScope::SQL
     ))

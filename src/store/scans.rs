@@ -656,14 +656,16 @@ pub async fn complete_as_of(
     sqlx::query(
         // An upsert: a scan requested before the scheduler made the cluster's row (the demo fleet
         // asks for its first scans at registration) must still be the cluster's newest results.
-        "INSERT INTO cluster_scan_state (cluster_id, last_result_scan_id, last_result_seq, last_result_at)
-         VALUES ($1, $2, $3, $4)
-         ON CONFLICT (cluster_id) DO UPDATE SET last_result_scan_id = $2, last_result_seq = $3, last_result_at = $4",
+        "INSERT INTO cluster_scan_state (cluster_id, last_result_scan_id, last_result_seq, last_result_at, last_result_score)
+         VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (cluster_id) DO UPDATE SET last_result_scan_id = $2, last_result_seq = $3, last_result_at = $4,
+                                                 last_result_score = $5",
     )
     .bind(claim.cluster_id)
     .bind(claim.id)
     .bind(seq)
     .bind(now)
+    .bind(score)
     .execute(&mut *tx)
     .await?;
     // The dashboard's read model of open findings (migration 0106) moves only with the findings.

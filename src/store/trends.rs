@@ -404,9 +404,8 @@ pub async fn fleet_page(
     };
     let sql = format!(
         "WITH matched AS (
-             SELECT c.id, c.name, lr.score FROM clusters c
+             SELECT c.id, c.name, s.last_result_score AS score FROM clusters c
              LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
-             LEFT JOIN scans lr ON lr.id = s.last_result_scan_id
              WHERE {scope}
          ), page AS (
              SELECT id, name, score FROM matched ORDER BY {page_order} OFFSET $3 LIMIT $4

@@ -16,9 +16,9 @@ use uuid::Uuid;
 
 use super::{fmt_opt_time, fmt_time, page, ui_user, PageContext, UiError};
 use crate::domain::{Area, Severity};
-use crate::store::clusters::{self, ClusterFilter};
 use crate::store::dashboard::{self, ExplorerFilter, ExplorerSort, ResourceRisks};
 use crate::store::findings::{Finding, ResourceRow};
+use crate::store::trends;
 use crate::web::AppState;
 
 const PER_PAGE: [i64; 4] = [25, 100, 250, 500];
@@ -331,11 +331,7 @@ async fn findings_page(
         let (rows, more) = load(&state, &r).await?;
         (rows, Vec::new(), more)
     };
-    let clusters = clusters::list(&state.pool, &ClusterFilter { limit: 10_000, ..Default::default() })
-        .await?
-        .into_iter()
-        .map(|c| (c.id, c.name))
-        .collect();
+    let clusters = trends::cluster_choices(&state.pool).await?.into_iter().map(|c| (c.id, c.name)).collect();
     let collected = dashboard::newest_results_at(&state.pool).await?;
     let ctx = PageContext::new(&who, "findings").collected(collected);
     let q = q.into_inner();
