@@ -1,19 +1,24 @@
 #!/usr/bin/env python3
 """Write a dump directory of N manifests for the checks benchmark.
 
-Usage: benches/gen-manifests.py OUT_DIR [N=3000]
+Usage: benches/gen-manifests.py OUT_DIR [N=3000] [--flat]
 
 About a quarter of the files are control-plane static pod manifests (kubeadm v1.31 command lines,
 four per control-plane node under manifests/<node>/, with flags varied per node so checks both pass
 and fail); the rest are RBAC objects, one per file under rbac/ (ClusterRoles, ClusterRoleBindings,
 Roles, RoleBindings). Deterministic: the same N gives the same files.
+
+With --flat the static pod manifests carry no node: all of them sit in one manifests/ directory as
+<component>-<node>.yaml, as in a Git repository of static pods. Each is then its own component.
 """
 import os
 import random
 import sys
 
-out = sys.argv[1]
-total = int(sys.argv[2]) if len(sys.argv) > 2 else 3000
+args = [a for a in sys.argv[1:] if a != "--flat"]
+flat = "--flat" in sys.argv[1:]
+out = args[0]
+total = int(args[1]) if len(args) > 1 else 3000
 rng = random.Random(42)
 
 control_planes = total // 4 // 4
@@ -122,6 +127,9 @@ spec:
 
 
 def write(rel, text):
+    if flat and rel.startswith("manifests/"):
+        _, node, name = rel.split("/")
+        rel = f"manifests/{name[:-len('.yaml')]}-{node}.yaml"
     path = os.path.join(out, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 pub mod cluster;
 pub mod migrate;
 pub mod netpol;
+pub mod probe;
 pub mod scan;
 pub mod scan_report;
 pub mod serve;
@@ -46,6 +47,8 @@ pub enum Command {
     Scan(scan::ScanArgs),
     /// Network-policy analysis: reachability matrix and per-namespace isolation.
     Netpol(netpol::NetpolArgs),
+    /// Probe a live endpoint and print what it actually does.
+    Probe(probe::ProbeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -68,6 +71,7 @@ pub fn run() -> ExitCode {
         Command::Sim(args) => sim::run(args),
         Command::Scan(args) => scan::run(&args),
         Command::Netpol(args) => netpol::run(&args),
+        Command::Probe(args) => probe::run(&args),
     };
     match result {
         Ok(code) => code,

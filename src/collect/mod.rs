@@ -5,4 +5,5 @@ pub mod client;
 pub mod connect;
 pub mod dump;
 pub mod kube;
+pub mod probe;
 pub mod reduce;

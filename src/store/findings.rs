@@ -344,30 +344,38 @@ pub async fn results(
     limit: i64,
 ) -> Result<Vec<StoredResult>, StoreError> {
     let seq = result_seq(scan)?;
-    let rows = sqlx::query_as::<_, StoredResult>(
+    // Only the conditions the filter sets (see `list`): the cluster's findings walked in id order.
+    let mut qb = QueryBuilder::new(
         "SELECT f.id AS finding_id, f.check_id, f.title, f.area, f.severity, f.resource_kind, f.resource_namespace,
                 f.resource_name, f.resource_node, c.status, c.evidence
          FROM findings f
          CROSS JOIN LATERAL (SELECT ch.status, ch.evidence FROM finding_changes ch
-                             WHERE ch.finding_id = f.id AND ch.seq <= $2 ORDER BY ch.seq DESC LIMIT 1) c
-         WHERE f.cluster_id = $1 AND f.first_seen_seq <= $2 AND c.status <> 'absent'
-           AND ($3::text IS NULL OR c.status = $3) AND ($4::text IS NULL OR f.area = $4)
-           AND ($5::text IS NULL OR f.severity = $5) AND ($6::text IS NULL OR f.check_id = $6)
-           AND ($7::text IS NULL OR f.resource_namespace = $7) AND ($8::uuid IS NULL OR f.id > $8)
-         ORDER BY f.id LIMIT $9",
-    )
-    .bind(scan.cluster_id)
-    .bind(seq)
-    .bind(filter.status.map(|s| s.as_str()))
-    .bind(filter.area.map(|s| s.as_str()))
-    .bind(filter.severity.map(|s| s.as_str()))
-    .bind(&filter.check)
-    .bind(&filter.namespace)
-    .bind(after)
-    .bind(limit)
-    .fetch_all(pool)
-    .await?;
-    Ok(rows)
+                             WHERE ch.finding_id = f.id AND ch.seq <= ",
+    );
+    qb.push_bind(seq)
+        .push(" ORDER BY ch.seq DESC LIMIT 1) c WHERE f.cluster_id = ")
+        .push_bind(scan.cluster_id);
+    qb.push(" AND f.first_seen_seq <= ").push_bind(seq).push(" AND c.status <> 'absent'");
+    if let Some(v) = filter.status {
+        qb.push(" AND c.status = ").push_bind(v.as_str());
+    }
+    if let Some(v) = filter.area {
+        qb.push(" AND f.area = ").push_bind(v.as_str());
+    }
+    if let Some(v) = filter.severity {
+        qb.push(" AND f.severity = ").push_bind(v.as_str());
+    }
+    if let Some(v) = &filter.check {
+        qb.push(" AND f.check_id = ").push_bind(v.as_str());
+    }
+    if let Some(v) = &filter.namespace {
+        qb.push(" AND f.resource_namespace = ").push_bind(v.as_str());
+    }
+    if let Some(v) = after {
+        qb.push(" AND f.id > ").push_bind(v);
+    }
+    qb.push(" ORDER BY f.id LIMIT ").push_bind(limit);
+    Ok(qb.build_query_as::<StoredResult>().fetch_all(pool).await?)
 }
 
 fn result_seq(scan: &ScanRow) -> Result<i64, StoreError> {

@@ -200,6 +200,12 @@ async fn a_large_fleet_is_paged_worst_first_and_its_read_model_follows_every_sto
     // Failing now: results 0-4, on binding-0 in ns-0, in ns-1 and cluster-wide, and binding-1.
     assert_eq!(dashboard::failing_resource_count(pool, c).await.unwrap(), 4);
 
+    // A cluster's first results are all new: the page says so instead of listing them.
+    let first = get_html(&client, &app, &format!("/clusters/{}", ids[12])).await;
+    assert!(first.contains("id=\"diff-first\"") && !first.contains("id=\"diff-new\""), "{first}");
+    let later = get_html(&client, &app, &format!("/clusters/{c}")).await;
+    assert!(later.contains("id=\"diff-new\"") && !later.contains("id=\"diff-first\""), "{later}");
+
     // Deleted clusters leave the fleet totals: one kept as history, one purged.
     for (k, purge) in [(11, false), (23, true)] {
         palisade::store::clusters::delete(pool, ids[k], purge, &Actor::system()).await.unwrap();

@@ -135,6 +135,8 @@ struct ClusterPage {
     status: ScanStatus,
     opened: Vec<RecentChange>,
     resolved: Vec<RecentChange>,
+    /// The newest results are the cluster's first.
+    first_results: bool,
     latest_id: Option<Uuid>,
     previous_id: Option<Uuid>,
     notice: Option<String>,
@@ -171,9 +173,15 @@ async fn cluster_page(
     let status = ScanStatus::of(scans.first());
     let with_results: Vec<&ScanRow> =
         scans.iter().filter(|s| s.result_seq.is_some() && !s.detail_pruned).collect();
+    // The first results of a cluster open everything (176,000 findings on a big cluster): the page
+    // says so instead of listing them.
+    let first_results =
+        (scans.len() as i64) < HISTORY && scans.iter().filter(|s| s.result_seq.is_some()).count() == 1;
     let (opened, resolved) = match &latest {
-        Some(l) => dashboard::changes_at(pool, l, 200).await?.into_iter().partition(|c| c.opened),
-        None => (Vec::new(), Vec::new()),
+        Some(l) if !first_results => {
+            dashboard::changes_at(pool, l, 200).await?.into_iter().partition(|c| c.opened)
+        }
+        _ => (Vec::new(), Vec::new()),
     };
     let notice = match q.notice.as_deref() {
         Some("queued") => Some("Scan queued.".to_string()),
@@ -192,6 +200,7 @@ async fn cluster_page(
         status,
         opened,
         resolved,
+        first_results,
         latest_id: with_results.first().map(|s| s.id),
         previous_id: with_results.get(1).map(|s| s.id),
         notice,
