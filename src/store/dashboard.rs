@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::findings::{Finding, ResourceRow};
 use super::scans::ScanRow;
 use super::trends::FleetScope;
-use super::StoreError;
+use super::{and_eq, StoreError};
 
 /// SQL rank of a severity text (higher is worse; migration 0106 defines the function).
 const SEVERITY_RANK: &str = "palisade_severity_rank(severity)";
@@ -252,20 +252,11 @@ fn push_explorer_where<'a>(qb: &mut QueryBuilder<'a, Postgres>, filter: &'a Expl
         "resolved" => "f.resolved_at IS NOT NULL AND f.status NOT IN ('fail', 'warn')",
         _ => "true",
     });
-    if let Some(v) = filter.cluster {
-        qb.push(" AND f.cluster_id = ").push_bind(v);
-    }
-    let texts = [
-        ("f.area", &filter.area),
-        ("f.severity", &filter.severity),
-        ("f.check_id", &filter.check),
-        ("f.resource_namespace", &filter.namespace),
-    ];
-    for (column, value) in texts {
-        if let Some(v) = value {
-            qb.push(format_args!(" AND {column} = ")).push_bind(v.as_str());
-        }
-    }
+    and_eq(qb, "f.cluster_id", filter.cluster);
+    and_eq(qb, "f.area", filter.area.as_deref());
+    and_eq(qb, "f.severity", filter.severity.as_deref());
+    and_eq(qb, "f.check_id", filter.check.as_deref());
+    and_eq(qb, "f.resource_namespace", filter.namespace.as_deref());
     if let Some(t) = filter.seen_after {
         qb.push(" AND f.first_seen_at >= ").push_bind(t);
     }
@@ -331,12 +322,8 @@ pub async fn explore_by_resource(
              FROM open_resources r JOIN clusters c ON c.id = r.cluster_id WHERE c.deleted_at IS NULL AND r.status = ",
         );
         qb.push_bind(filter.status.as_str());
-        if let Some(v) = filter.cluster {
-            qb.push(" AND r.cluster_id = ").push_bind(v);
-        }
-        if let Some(v) = &filter.namespace {
-            qb.push(" AND r.resource_namespace = ").push_bind(v.as_str());
-        }
+        and_eq(&mut qb, "r.cluster_id", filter.cluster);
+        and_eq(&mut qb, "r.resource_namespace", filter.namespace.as_deref());
         qb.push(format_args!(" ORDER BY {}", resource_order("r.worst", "r.results", "r")));
         qb
     } else {

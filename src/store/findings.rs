@@ -15,7 +15,7 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
 use super::scans::ScanRow;
-use super::StoreError;
+use super::{and_eq, StoreError};
 use crate::checks::{CheckResult, ResourceRef};
 use crate::domain::{Area, Severity, Status};
 use crate::history::{self, ChangeKind, Lifecycle, Observation, Observed};
@@ -356,21 +356,11 @@ pub async fn results(
         .push(" ORDER BY ch.seq DESC LIMIT 1) c WHERE f.cluster_id = ")
         .push_bind(scan.cluster_id);
     qb.push(" AND f.first_seen_seq <= ").push_bind(seq).push(" AND c.status <> 'absent'");
-    if let Some(v) = filter.status {
-        qb.push(" AND c.status = ").push_bind(v.as_str());
-    }
-    if let Some(v) = filter.area {
-        qb.push(" AND f.area = ").push_bind(v.as_str());
-    }
-    if let Some(v) = filter.severity {
-        qb.push(" AND f.severity = ").push_bind(v.as_str());
-    }
-    if let Some(v) = &filter.check {
-        qb.push(" AND f.check_id = ").push_bind(v.as_str());
-    }
-    if let Some(v) = &filter.namespace {
-        qb.push(" AND f.resource_namespace = ").push_bind(v.as_str());
-    }
+    and_eq(&mut qb, "c.status", filter.status.map(|v| v.as_str()));
+    and_eq(&mut qb, "f.area", filter.area.map(|v| v.as_str()));
+    and_eq(&mut qb, "f.severity", filter.severity.map(|v| v.as_str()));
+    and_eq(&mut qb, "f.check_id", filter.check.as_deref());
+    and_eq(&mut qb, "f.resource_namespace", filter.namespace.as_deref());
     if let Some(v) = after {
         qb.push(" AND f.id > ").push_bind(v);
     }
@@ -542,26 +532,16 @@ pub async fn list(
         FindingState::Resolved => qb.push(" AND f.resolved_at IS NOT NULL"),
         FindingState::All => &mut qb,
     };
-    if let Some(v) = filter.cluster {
-        qb.push(" AND f.cluster_id = ").push_bind(v);
-    }
-    if let Some(v) = &filter.group {
-        qb.push(" AND c.cluster_group = ").push_bind(v.as_str());
-    }
+    and_eq(&mut qb, "f.cluster_id", filter.cluster);
+    and_eq(&mut qb, "c.cluster_group", filter.group.as_deref());
     if !filter.labels.is_empty() {
         let labels: serde_json::Map<String, serde_json::Value> =
             filter.labels.iter().map(|(k, v)| (k.clone(), serde_json::Value::String(v.clone()))).collect();
         qb.push(" AND c.labels @> ").push_bind(serde_json::Value::Object(labels)).push("::jsonb");
     }
-    if let Some(v) = filter.area {
-        qb.push(" AND f.area = ").push_bind(v.as_str());
-    }
-    if let Some(v) = filter.severity {
-        qb.push(" AND f.severity = ").push_bind(v.as_str());
-    }
-    if let Some(v) = &filter.check {
-        qb.push(" AND f.check_id = ").push_bind(v.as_str());
-    }
+    and_eq(&mut qb, "f.area", filter.area.map(|v| v.as_str()));
+    and_eq(&mut qb, "f.severity", filter.severity.map(|v| v.as_str()));
+    and_eq(&mut qb, "f.check_id", filter.check.as_deref());
     if let Some(t) = filter.since {
         let column = if filter.state == FindingState::Resolved { "f.resolved_at" } else { "f.opened_at" };
         qb.push(format_args!(" AND {column} >= ")).push_bind(t);

@@ -89,3 +89,14 @@ impl<'r> sqlx::Decode<'r, sqlx::Postgres> for crate::domain::Role {
         Ok(s.parse::<crate::domain::Role>()?)
     }
 }
+
+/// ` AND {column} = $n` on `qb` when `value` is set: filters that only name the conditions they
+/// set, so PostgreSQL plans each combination with the index that fits.
+pub(crate) fn and_eq<'a, T>(qb: &mut sqlx::QueryBuilder<'a, sqlx::Postgres>, column: &str, value: Option<T>)
+where
+    T: 'a + sqlx::Encode<'a, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send,
+{
+    if let Some(v) = value {
+        qb.push(format_args!(" AND {column} = ")).push_bind(v);
+    }
+}

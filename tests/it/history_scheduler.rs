@@ -296,37 +296,10 @@ async fn an_unreachable_cluster_keeps_its_history_and_shows_the_failure() {
     let cluster = register(&app.pool, &app.state.cipher, "goes-dark", &sim).await;
     let url = app_db_url(&app);
     let r = replica(&url, app.state.cipher.clone(), settings()).await;
-    let trigger = || async {
-        let resp =
-            app.admin.post(app.url(&format!("/api/v1/clusters/{cluster}/scans"))).send().await.unwrap();
-        assert!(resp.status() == 202 || resp.status() == 200, "{}", resp.status());
-        resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string()
-    };
-    let wait = |id: String| {
-        let app = &app;
-        async move {
-            eventually(90, "the scan to finish", || {
-                let id = id.clone();
-                async move {
-                    let s: Value = app
-                        .admin
-                        .get(app.url(&format!("/api/v1/scans/{id}")))
-                        .send()
-                        .await
-                        .unwrap()
-                        .json()
-                        .await
-                        .unwrap();
-                    matches!(s["state"].as_str(), Some("succeeded" | "partial" | "failed")).then_some(s)
-                }
-            })
-            .await
-        }
-    };
-    let first = wait(trigger().await).await;
+    let first = scan_on_demand(&app, &cluster.to_string()).await;
     assert_ne!(first["state"], "failed");
     sim.shutdown().await;
-    let second = wait(trigger().await).await;
+    let second = scan_on_demand(&app, &cluster.to_string()).await;
     r.shutdown().await;
     assert_eq!(second["state"], "failed");
     let reason = second["error"].as_str().unwrap();
