@@ -37,11 +37,9 @@ CREATE TABLE fleet_checks (
 );
 
 -- One row per (cluster, resource) with an open finding, its checks as tags: "one root cause, one
--- row" (the findings explorer grouped by resource, a cluster's things to fix). Each resource has
--- a row of its open checks (status 'open': fail or warn) and, when some fail, one of its failing
--- checks alone (status 'fail').
+-- row" (the findings explorer grouped by resource, a cluster's things to fix). The `fail_` columns
+-- are the same over its failing checks alone (zero and empty when only warnings are open).
 CREATE TABLE open_resources (
-    status text NOT NULL CHECK (status IN ('open', 'fail')),
     cluster_id uuid NOT NULL REFERENCES clusters(id) ON DELETE CASCADE,
     resource_kind text NOT NULL,
     resource_namespace text,
@@ -52,10 +50,16 @@ CREATE TABLE open_resources (
     -- Open results on it (one per check).
     results integer NOT NULL,
     checks text[] NOT NULL,
-    areas text[] NOT NULL
+    areas text[] NOT NULL,
+    fail_worst smallint NOT NULL,
+    fail_results integer NOT NULL,
+    fail_checks text[] NOT NULL,
+    fail_areas text[] NOT NULL
 );
-CREATE INDEX open_resources_by_rank ON open_resources (status, worst DESC, results DESC, resource_kind, resource_name);
-CREATE INDEX open_resources_by_cluster ON open_resources (cluster_id, status, worst DESC, results DESC);
+CREATE INDEX open_resources_by_rank ON open_resources (worst DESC, results DESC, resource_kind, resource_name);
+CREATE INDEX open_resources_by_cluster ON open_resources (cluster_id, worst DESC, results DESC);
+CREATE INDEX open_resources_failing_by_cluster ON open_resources (cluster_id, fail_worst DESC, fail_results DESC)
+    WHERE fail_results > 0;
 
 -- Per cluster: the newest results' score (the fleet page's order), resources failing, and those
 -- whose worst failing check is critical, or high.
@@ -84,22 +88,39 @@ CREATE INDEX findings_open_by_check ON findings (check_id, id) WHERE status IN (
 CREATE INDEX findings_open_by_rank ON findings (palisade_severity_rank(severity) DESC, check_id, cluster_id, id)
     WHERE status IN ('fail', 'warn');
 
--- Rebuild the read model of clusters `ids` from their findings. A deleted cluster has no open
--- findings here (its rows go, and the fleet totals lose them).
-CREATE FUNCTION palisade_refresh_open_summary(ids uuid[]) RETURNS void LANGUAGE sql AS $$
-    -- The fleet totals move by (new - old), in one statement whose rows are locked in key order:
-    -- concurrent refreshes of other clusters wait for each other and never deadlock.
+-- Rebuild the read model of clusters `ids` from their findings: all of it, or with `changed` (the
+-- findings a stored scan wrote) only the checks and resources those findings belong to. A deleted
+-- cluster has no open findings here (its rows go, and the fleet totals lose them).
+CREATE FUNCTION palisade_refresh_open_summary(ids uuid[], changed uuid[] DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql SET work_mem = '64MB' AS $$
+BEGIN
+    CREATE TEMP TABLE IF NOT EXISTS palisade_touched_checks (cluster_id uuid, check_id text, severity text)
+        ON COMMIT DELETE ROWS;
+    CREATE TEMP TABLE IF NOT EXISTS palisade_touched_resources
+        (cluster_id uuid, resource_kind text, resource_namespace text, resource_name text, resource_node text)
+        ON COMMIT DELETE ROWS;
+    TRUNCATE palisade_touched_checks, palisade_touched_resources;
+    INSERT INTO palisade_touched_checks
+    SELECT DISTINCT cluster_id, check_id, severity FROM findings
+    WHERE cluster_id = ANY(ids) AND (changed IS NULL OR id = ANY(changed));
+    INSERT INTO palisade_touched_resources
+    SELECT DISTINCT cluster_id, resource_kind, resource_namespace, resource_name, resource_node FROM findings
+    WHERE cluster_id = ANY(ids) AND (changed IS NULL OR id = ANY(changed));
+
+    -- The fleet totals move by (new - old) of the touched checks, in one statement whose rows are
+    -- locked in key order: concurrent refreshes of other clusters wait for each other, never deadlock.
     INSERT INTO fleet_checks AS t (check_id, severity, area, title, failing_clusters, failing, warning)
     SELECT check_id, severity, min(area), min(title), sum(sign * (failing > 0)::int), sum(sign * failing),
            sum(sign * warning)
     FROM (
-        SELECT -1 AS sign, check_id, severity, area, title, failing, warning
-        FROM open_checks WHERE cluster_id = ANY(ids)
+        SELECT -1 AS sign, o.check_id, o.severity, o.area, o.title, o.failing, o.warning
+        FROM open_checks o JOIN palisade_touched_checks k USING (cluster_id, check_id, severity)
         UNION ALL
         SELECT 1, f.check_id, f.severity, min(f.area), min(f.title),
                count(*) FILTER (WHERE f.status = 'fail'), count(*) FILTER (WHERE f.status = 'warn')
-        FROM findings f JOIN clusters c ON c.id = f.cluster_id
-        WHERE f.cluster_id = ANY(ids) AND f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
+        FROM findings f JOIN palisade_touched_checks k USING (cluster_id, check_id, severity)
+        JOIN clusters c ON c.id = f.cluster_id
+        WHERE f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
         GROUP BY f.cluster_id, f.check_id, f.severity
     ) d
     GROUP BY check_id, severity
@@ -108,40 +129,52 @@ CREATE FUNCTION palisade_refresh_open_summary(ids uuid[]) RETURNS void LANGUAGE 
         SET failing_clusters = t.failing_clusters + excluded.failing_clusters,
             failing = t.failing + excluded.failing, warning = t.warning + excluded.warning;
 
-    DELETE FROM open_checks WHERE cluster_id = ANY(ids);
+    DELETE FROM open_checks o USING palisade_touched_checks k
+    WHERE o.cluster_id = k.cluster_id AND o.check_id = k.check_id AND o.severity = k.severity;
     INSERT INTO open_checks (cluster_id, check_id, severity, area, title, failing, warning)
     SELECT f.cluster_id, f.check_id, f.severity, min(f.area), min(f.title),
            count(*) FILTER (WHERE f.status = 'fail'), count(*) FILTER (WHERE f.status = 'warn')
-    FROM findings f JOIN clusters c ON c.id = f.cluster_id
-    WHERE f.cluster_id = ANY(ids) AND f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
+    FROM findings f JOIN palisade_touched_checks k USING (cluster_id, check_id, severity)
+    JOIN clusters c ON c.id = f.cluster_id
+    WHERE f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
     GROUP BY f.cluster_id, f.check_id, f.severity;
 
-    DELETE FROM open_resources WHERE cluster_id = ANY(ids);
-    INSERT INTO open_resources (status, cluster_id, resource_kind, resource_namespace, resource_name, resource_node,
-                                worst, results, checks, areas)
-    SELECT v.status, f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node,
+    DELETE FROM open_resources r USING palisade_touched_resources k
+    WHERE r.cluster_id = k.cluster_id AND r.resource_kind = k.resource_kind AND r.resource_name = k.resource_name
+      AND r.resource_namespace IS NOT DISTINCT FROM k.resource_namespace
+      AND r.resource_node IS NOT DISTINCT FROM k.resource_node;
+    INSERT INTO open_resources (cluster_id, resource_kind, resource_namespace, resource_name, resource_node,
+                                worst, results, checks, areas, fail_worst, fail_results, fail_checks, fail_areas)
+    SELECT f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node,
            max(palisade_severity_rank(f.severity)), count(*),
            array_agg(f.check_id ORDER BY palisade_severity_rank(f.severity) DESC, f.check_id),
-           array_agg(DISTINCT f.area ORDER BY f.area)
-    FROM findings f JOIN clusters c ON c.id = f.cluster_id
-    JOIN (VALUES ('open'), ('fail')) AS v(status) ON v.status = 'open' OR f.status = 'fail'
-    WHERE f.cluster_id = ANY(ids) AND f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
-    GROUP BY v.status, f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node;
+           array_agg(DISTINCT f.area ORDER BY f.area),
+           COALESCE(max(palisade_severity_rank(f.severity)) FILTER (WHERE f.status = 'fail'), 0),
+           count(*) FILTER (WHERE f.status = 'fail'),
+           COALESCE(array_agg(f.check_id ORDER BY palisade_severity_rank(f.severity) DESC, f.check_id)
+                        FILTER (WHERE f.status = 'fail'), '{}'),
+           COALESCE(array_agg(DISTINCT f.area ORDER BY f.area) FILTER (WHERE f.status = 'fail'), '{}')
+    FROM findings f
+    JOIN palisade_touched_resources k ON k.cluster_id = f.cluster_id AND k.resource_kind = f.resource_kind
+         AND k.resource_name = f.resource_name AND k.resource_namespace IS NOT DISTINCT FROM f.resource_namespace
+         AND k.resource_node IS NOT DISTINCT FROM f.resource_node
+    JOIN clusters c ON c.id = f.cluster_id
+    WHERE f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
+    GROUP BY f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node;
 
+    -- Per cluster, from its resource rows.
     UPDATE cluster_scan_state s
     SET failing_resources = COALESCE(g.failing, 0), critical_resources = COALESCE(g.critical, 0),
         high_resources = COALESCE(g.high, 0)
     FROM unnest(ids) AS u(id)
     LEFT JOIN (
-        SELECT cluster_id, count(*) AS failing, count(*) FILTER (WHERE worst = 4) AS critical,
-               count(*) FILTER (WHERE worst = 3) AS high
-        FROM (SELECT f.cluster_id, max(palisade_severity_rank(f.severity)) AS worst
-              FROM findings f JOIN clusters c ON c.id = f.cluster_id
-              WHERE f.cluster_id = ANY(ids) AND f.status = 'fail' AND c.deleted_at IS NULL
-              GROUP BY f.cluster_id, f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node) r
+        SELECT cluster_id, count(*) AS failing, count(*) FILTER (WHERE fail_worst = 4) AS critical,
+               count(*) FILTER (WHERE fail_worst = 3) AS high
+        FROM open_resources WHERE cluster_id = ANY(ids) AND fail_results > 0
         GROUP BY cluster_id
     ) g ON g.cluster_id = u.id
     WHERE s.cluster_id = u.id;
+END
 $$;
 
 UPDATE cluster_scan_state s SET last_result_score = lr.score FROM scans lr WHERE lr.id = s.last_result_scan_id;

@@ -315,16 +315,21 @@ pub async fn explore_by_resource(
         && filter.seen_after.is_none()
         && filter.seen_before.is_none();
     let mut qb = if stored {
-        let mut qb = QueryBuilder::new(
+        // The failing view reads the `fail_` columns of the same rows.
+        let p = if filter.status == "fail" { "fail_" } else { "" };
+        let mut qb = QueryBuilder::new(format!(
             "SELECT r.cluster_id, c.name AS cluster_name, r.resource_kind, r.resource_namespace, r.resource_name,
-                    r.resource_node, (ARRAY['info', 'low', 'medium', 'high', 'critical'])[r.worst + 1] AS severity,
-                    r.checks, r.areas
-             FROM open_resources r JOIN clusters c ON c.id = r.cluster_id WHERE c.deleted_at IS NULL AND r.status = ",
-        );
-        qb.push_bind(filter.status.as_str());
+                    r.resource_node, (ARRAY['info', 'low', 'medium', 'high', 'critical'])[r.{p}worst + 1] AS severity,
+                    r.{p}checks AS checks, r.{p}areas AS areas
+             FROM open_resources r JOIN clusters c ON c.id = r.cluster_id WHERE c.deleted_at IS NULL
+               AND r.{p}results > 0"
+        ));
         and_eq(&mut qb, "r.cluster_id", filter.cluster);
         and_eq(&mut qb, "r.resource_namespace", filter.namespace.as_deref());
-        qb.push(format_args!(" ORDER BY {}", resource_order("r.worst", "r.results", "r")));
+        qb.push(format_args!(
+            " ORDER BY {}",
+            resource_order(&format!("r.{p}worst"), &format!("r.{p}results"), "r")
+        ));
         qb
     } else {
         let mut qb = QueryBuilder::new(

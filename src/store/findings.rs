@@ -130,6 +130,7 @@ impl LifecycleRows {
 }
 
 /// Write the changes `results` make to the cluster's findings, as of result set `seq` at `at`.
+/// Returns the counts and the ids of the findings written (new or changed).
 pub(crate) async fn apply_results(
     tx: &mut Transaction<'_, Postgres>,
     cluster_id: Uuid,
@@ -137,7 +138,7 @@ pub(crate) async fn apply_results(
     seq: i64,
     at: DateTime<Utc>,
     results: &[CheckResult],
-) -> Result<ChangeStats, StoreError> {
+) -> Result<(ChangeStats, Vec<Uuid>), StoreError> {
     let current = sqlx::query_as::<_, Current>(
         "SELECT id, status, evidence, status_since, first_seen_at, opened_at, resolved_at, reopened_at,
                 reopen_count, last_seen_at
@@ -177,6 +178,7 @@ pub(crate) async fn apply_results(
         stats.gone += 1;
     }
     stats.new = new_rows.len();
+    let written: Vec<Uuid> = new_rows.iter().map(|(id, _)| *id).chain(updates.id.iter().copied()).collect();
 
     if !new_rows.is_empty() {
         insert_new(tx, cluster_id, scan_id, seq, at, &new_rows).await?;
@@ -215,7 +217,7 @@ pub(crate) async fn apply_results(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(stats)
+    Ok((stats, written))
 }
 
 async fn insert_new(

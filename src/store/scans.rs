@@ -580,7 +580,7 @@ pub async fn complete_as_of(
     let (seq, db_now): (i64, DateTime<Utc>) =
         sqlx::query_as("SELECT nextval('scan_result_seq'), now()").fetch_one(&mut *tx).await?;
     let now = at.unwrap_or(db_now);
-    let stats =
+    let (stats, written) =
         findings::apply_results(&mut tx, claim.cluster_id, claim.id, seq, now, &outcome.results).await?;
     let counts = Counts::of(&outcome.results);
     let state = if outcome.partial { ScanState::Partial } else { ScanState::Succeeded };
@@ -668,10 +668,13 @@ pub async fn complete_as_of(
     .bind(score)
     .execute(&mut *tx)
     .await?;
-    // The dashboard's read model of open findings (migration 0106) moves only with the findings.
+    // The dashboard's read model of open findings (migration 0106) moves only with the findings:
+    // the checks and resources of the findings written, or all of them when most were written.
     if stats.total() > 0 {
-        sqlx::query("SELECT palisade_refresh_open_summary(ARRAY[$1]::uuid[])")
+        let only = (written.len() * 4 < outcome.results.len()).then_some(&written);
+        sqlx::query("SELECT palisade_refresh_open_summary(ARRAY[$1]::uuid[], $2)")
             .bind(claim.cluster_id)
+            .bind(only)
             .execute(&mut *tx)
             .await?;
     }
