@@ -352,7 +352,13 @@ pub async fn explore_by_resource(
         qb
     };
     qb.push(" OFFSET ").push_bind(offset).push(" LIMIT ").push_bind(limit);
-    Ok(qb.build_query_as::<ResourceRisks>().fetch_all(pool).await?)
+    let mut rows = qb.build_query_as::<ResourceRisks>().fetch_all(pool).await?;
+    // The read model keeps one area per check.
+    for r in &mut rows {
+        r.areas.sort();
+        r.areas.dedup();
+    }
+    Ok(rows)
 }
 
 /// The newest result scan of a cluster, if it has results.
