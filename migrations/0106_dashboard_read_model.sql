@@ -77,13 +77,12 @@ CREATE FUNCTION palisade_severity_rank(severity text) RETURNS smallint LANGUAGE 
                           ELSE 0 END)::smallint
 $$;
 
--- A cluster's open findings in the explorer's default order and in id order (the findings API),
--- read in order and stopped at the page's last row even on a cluster with 100,000 open findings.
--- They replace findings_open (cluster_id, severity), whose every use they serve.
+-- A cluster's open findings in id order (the findings API), read in order and stopped at the
+-- page's last row even on a cluster with 100,000 open findings. It replaces findings_open
+-- (cluster_id, severity), whose every use it serves. (A cluster's findings in the explorer's
+-- order come from findings_open_by_rank below: each index on findings costs every stored scan.)
 DROP INDEX findings_open;
 CREATE INDEX findings_open_by_cluster ON findings (cluster_id, id) WHERE status IN ('fail', 'warn');
-CREATE INDEX findings_open_by_cluster_rank ON findings (cluster_id, palisade_severity_rank(severity) DESC, check_id, id)
-    WHERE status IN ('fail', 'warn');
 -- A check's open findings across the fleet (the check page), without walking the whole table.
 CREATE INDEX findings_open_by_check ON findings (check_id, id) WHERE status IN ('fail', 'warn');
 -- The findings explorer's default order (worst severity, then check), read in order and stopped at
@@ -105,12 +104,21 @@ BEGIN
         (cluster_id uuid, resource_kind text, resource_namespace text, resource_name text, resource_node text)
         ON COMMIT DELETE ROWS;
     TRUNCATE palisade_touched_checks, palisade_touched_resources;
+    CREATE TEMP TABLE IF NOT EXISTS palisade_new_checks
+        (cluster_id uuid, check_id text, severity text, area text, title text, failing integer, warning integer)
+        ON COMMIT DELETE ROWS;
+    TRUNCATE palisade_new_checks;
     IF changed IS NULL THEN
-        -- Everything: the checks and resources open before (read model) or now (findings).
+        -- Everything: the checks open before (read model) or now (findings), every resource.
+        INSERT INTO palisade_new_checks
+        SELECT f.cluster_id, f.check_id, f.severity, min(f.area), min(f.title),
+               count(*) FILTER (WHERE f.status = 'fail'), count(*) FILTER (WHERE f.status = 'warn')
+        FROM findings f JOIN clusters c ON c.id = f.cluster_id
+        WHERE f.cluster_id = ANY(ids) AND f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
+        GROUP BY f.cluster_id, f.check_id, f.severity;
         INSERT INTO palisade_touched_checks
         SELECT cluster_id, check_id, severity FROM open_checks WHERE cluster_id = ANY(ids)
-        UNION SELECT cluster_id, check_id, severity FROM findings
-        WHERE cluster_id = ANY(ids) AND status IN ('fail', 'warn');
+        UNION SELECT cluster_id, check_id, severity FROM palisade_new_checks;
         DELETE FROM open_resources WHERE cluster_id = ANY(ids);
     ELSE
         INSERT INTO palisade_touched_checks
@@ -118,6 +126,13 @@ BEGIN
         INSERT INTO palisade_touched_resources
         SELECT DISTINCT cluster_id, resource_kind, resource_namespace, resource_name, resource_node FROM findings
         WHERE cluster_id = ANY(ids) AND id = ANY(changed);
+        INSERT INTO palisade_new_checks
+        SELECT f.cluster_id, f.check_id, f.severity, min(f.area), min(f.title),
+               count(*) FILTER (WHERE f.status = 'fail'), count(*) FILTER (WHERE f.status = 'warn')
+        FROM findings f JOIN palisade_touched_checks k USING (cluster_id, check_id, severity)
+        JOIN clusters c ON c.id = f.cluster_id
+        WHERE f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
+        GROUP BY f.cluster_id, f.check_id, f.severity;
     END IF;
 
     -- The fleet totals move by (new - old) of the touched checks, in one statement whose rows are
@@ -129,12 +144,7 @@ BEGIN
         SELECT -1 AS sign, o.check_id, o.severity, o.area, o.title, o.failing, o.warning
         FROM open_checks o JOIN palisade_touched_checks k USING (cluster_id, check_id, severity)
         UNION ALL
-        SELECT 1, f.check_id, f.severity, min(f.area), min(f.title),
-               count(*) FILTER (WHERE f.status = 'fail'), count(*) FILTER (WHERE f.status = 'warn')
-        FROM findings f JOIN palisade_touched_checks k USING (cluster_id, check_id, severity)
-        JOIN clusters c ON c.id = f.cluster_id
-        WHERE f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
-        GROUP BY f.cluster_id, f.check_id, f.severity
+        SELECT 1, n.check_id, n.severity, n.area, n.title, n.failing, n.warning FROM palisade_new_checks n
     ) d
     GROUP BY check_id, severity
     ORDER BY check_id, severity
@@ -145,12 +155,7 @@ BEGIN
     DELETE FROM open_checks o USING palisade_touched_checks k
     WHERE o.cluster_id = k.cluster_id AND o.check_id = k.check_id AND o.severity = k.severity;
     INSERT INTO open_checks (cluster_id, check_id, severity, area, title, failing, warning)
-    SELECT f.cluster_id, f.check_id, f.severity, min(f.area), min(f.title),
-           count(*) FILTER (WHERE f.status = 'fail'), count(*) FILTER (WHERE f.status = 'warn')
-    FROM findings f JOIN palisade_touched_checks k USING (cluster_id, check_id, severity)
-    JOIN clusters c ON c.id = f.cluster_id
-    WHERE f.status IN ('fail', 'warn') AND c.deleted_at IS NULL
-    GROUP BY f.cluster_id, f.check_id, f.severity;
+    SELECT cluster_id, check_id, severity, area, title, failing, warning FROM palisade_new_checks;
 
     -- Resources are matched on equalities (NULL namespace and node as ''), so they hash-join. In the
     -- full refresh their rows are gone already and every open finding of the clusters counts.
