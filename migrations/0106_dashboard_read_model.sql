@@ -77,12 +77,14 @@ CREATE FUNCTION palisade_severity_rank(severity text) RETURNS smallint LANGUAGE 
                           ELSE 0 END)::smallint
 $$;
 
--- A cluster's open findings in id order (the findings API), read in order and stopped at the
--- page's last row even on a cluster with 100,000 open findings. It replaces findings_open
--- (cluster_id, severity), whose every use it serves. (A cluster's findings in the explorer's
--- order come from findings_open_by_rank below: each index on findings costs every stored scan.)
+-- A cluster's open findings in the explorer's default order and in id order (the findings API),
+-- read in order and stopped at the page's last row even on a cluster with 100,000 open findings
+-- (without the first, a 500-row page of such a cluster sorts them all: 110 ms instead of 9 ms).
+-- They replace findings_open (cluster_id, severity), whose every use they serve.
 DROP INDEX findings_open;
 CREATE INDEX findings_open_by_cluster ON findings (cluster_id, id) WHERE status IN ('fail', 'warn');
+CREATE INDEX findings_open_by_cluster_rank ON findings (cluster_id, palisade_severity_rank(severity) DESC, check_id, id)
+    WHERE status IN ('fail', 'warn');
 -- A check's open findings across the fleet (the check page), without walking the whole table.
 CREATE INDEX findings_open_by_check ON findings (check_id, id) WHERE status IN ('fail', 'warn');
 -- The findings explorer's default order (worst severity, then check), read in order and stopped at
