@@ -235,6 +235,13 @@ pub struct SchedulerSettings {
     pub snapshots_kept: i64,
     /// Per-result detail older than this is pruned; summaries are kept forever. 0: keep all.
     pub retention_days: i64,
+    /// Probe each scanned cluster's endpoints (API server, etcd, kubelets, secure and plain-text
+    /// ports) through the egress policy after listing it.
+    pub probes: bool,
+    /// Endpoints probed at once per scan.
+    pub probe_concurrency: usize,
+    /// Time allowed for each probe exchange, in milliseconds.
+    pub probe_timeout_millis: u64,
 }
 
 impl Default for SchedulerSettings {
@@ -253,6 +260,9 @@ impl Default for SchedulerSettings {
             retry_max_secs: 900,
             snapshots_kept: 3,
             retention_days: 90,
+            probes: true,
+            probe_concurrency: 64,
+            probe_timeout_millis: 3000,
         }
     }
 }

@@ -85,8 +85,9 @@ impl LiveScanner {
         check_options: CheckOptions,
         scan_timeout: Duration,
         egress: Arc<Egress>,
+        probe: Option<crate::collect::probe::ProbeOptions>,
     ) -> Self {
-        let live = LiveOptions { scan_timeout, egress, ..LiveOptions::default() };
+        let live = LiveOptions { scan_timeout, egress, probe, ..LiveOptions::default() };
         Self { load, check_options, live }
     }
 }
@@ -103,6 +104,9 @@ fn progress_reporter(sink: ProgressSink) -> ProgressFn {
             }
             Progress::Kubelets { done, total } => {
                 ("reading kubelet configuration".to_string(), *done as u64, Some(*total as u64))
+            }
+            Progress::Probing { done, total } => {
+                ("probing endpoints".to_string(), *done as u64, Some(*total as u64))
             }
         };
         sink.send_replace(ScanProgress { phase, done, total });
@@ -198,7 +202,12 @@ impl Scheduler {
             Box::pin(async move { registry.scan_target(id).await })
         });
         let timeout = Duration::from_secs(settings.scan_timeout_secs.max(1));
-        let scanner = LiveScanner::new(load, CheckOptions::default(), timeout, egress);
+        let probe = settings.probes.then(|| crate::collect::probe::ProbeOptions {
+            concurrency: settings.probe_concurrency.max(1),
+            timeout: Duration::from_millis(settings.probe_timeout_millis.max(1)),
+            ca_pem: None,
+        });
+        let scanner = LiveScanner::new(load, CheckOptions::default(), timeout, egress, probe);
         Self::new(pool, settings, Arc::new(scanner))
     }
 

@@ -10,7 +10,8 @@
 //! Check ids are `PAL-<AREA>-<NNN>` and never reused. Ranges, so engineers adding checks do not
 //! collide: `001–099` control-plane and kubelet configuration (this module's `apiserver`, `etcd`,
 //! `controlplane`, `kubelet`); `PAL-AUTHZ-1NN` RBAC findings (`rbac`); `PAL-NET-NNN` network
-//! findings (`network`); `PAL-HOST-1NN` host probes.
+//! findings (`network`); `PAL-HOST-1NN` host probes; `PAL-TLS-2NN` and `PAL-AUTHN-2NN` what live
+//! probes of the endpoints saw (`probe`).
 
 pub mod apiserver;
 pub mod component;
@@ -18,6 +19,7 @@ pub mod controlplane;
 pub mod etcd;
 pub mod eval;
 pub mod kubelet;
+pub mod probe;
 #[cfg(test)]
 mod tests;
 
@@ -193,7 +195,7 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let groups: [&'static [Check]; 10] = [
+    let groups: [&'static [Check]; 11] = [
         apiserver::FLAG_CHECKS,
         apiserver::CUSTOM_CHECKS,
         etcd::CHECKS,
@@ -204,6 +206,7 @@ pub fn catalog() -> Vec<&'static Check> {
         kubelet::CUSTOM_CHECKS,
         rbac::CHECKS,
         &network::CHECKS,
+        probe::CHECKS,
     ];
     groups.into_iter().flatten().collect()
 }

@@ -12,6 +12,7 @@ use anyhow::Context;
 
 use crate::collect::client::{credentials_from_kubeconfig, FileRefs};
 use crate::collect::kube::{LiveOptions, Progress};
+use crate::collect::probe::ProbeOptions;
 use crate::snapshot::{ControlPlane, Snapshot};
 
 /// Arguments of `palisade scan`.
@@ -54,6 +55,20 @@ pub struct ScanArgs {
     /// (`critical`, `high`, `medium`, `low`, `info`). Without it a completed scan exits 0.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<crate::domain::Severity>,
+    /// Probe the endpoints a dump names (its flags' addresses and its nodes'): TLS, unauthenticated
+    /// access, plain-text ports. Offline scans send no packet without it. Every connection goes
+    /// through the `[egress]` policy.
+    #[arg(long, requires = "from")]
+    pub probe: bool,
+    /// Do not probe the live cluster's endpoints (the API, etcd, kubelets, secure ports).
+    #[arg(long, requires = "kubeconfig")]
+    pub no_probe: bool,
+    /// PEM CA the probed certificates must chain to (live scans use the kubeconfig's CA).
+    #[arg(long, value_name = "FILE")]
+    pub probe_ca: Option<PathBuf>,
+    /// Time allowed for each probe exchange.
+    #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
+    pub probe_timeout: Duration,
 }
 
 /// Where a scan reads its cluster from.
@@ -91,6 +106,17 @@ impl ScanArgs {
         if !self.quiet {
             opts.progress = Some(std::sync::Arc::new(print_progress));
         }
+        let probing = if self.from.is_some() { self.probe } else { !self.no_probe };
+        if probing {
+            let ca_pem = match &self.probe_ca {
+                Some(path) => Some(
+                    std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read the CA file {}", path.display()))?,
+                ),
+                None => None,
+            };
+            opts.probe = Some(ProbeOptions { timeout: self.probe_timeout, ca_pem, ..Default::default() });
+        }
         Ok(opts)
     }
 }
@@ -103,6 +129,10 @@ fn print_progress(p: &Progress) {
             eprintln!("  {:<20} {done:>8}  of {total} nodes", "kubelet configz")
         }
         Progress::Kubelets { .. } => {}
+        Progress::Probing { done, total } if done == total => {
+            eprintln!("  {:<20} {done:>8}  endpoints", "probes")
+        }
+        Progress::Probing { .. } => {}
     }
 }
 
@@ -138,6 +168,16 @@ pub async fn collect_snapshot_with(
                 .context("the dump reader stopped unexpectedly")??;
             if let Some(name) = name {
                 snap.cluster.name = name;
+            }
+            if let Some(options) = &opts.probe {
+                let plan = crate::collect::probe::plan(&snap, None);
+                let progress = opts.progress.clone();
+                let report = |done, total| {
+                    if let Some(p) = &progress {
+                        p(&Progress::Probing { done, total });
+                    }
+                };
+                snap.probes = crate::collect::probe::run(plan, &opts.egress, options, &report).await;
             }
             Ok(snap)
         }
@@ -179,7 +219,7 @@ pub fn summary(snap: &Snapshot) -> String {
         ControlPlane::Unknown => "control plane not determined".to_string(),
     };
     let _ = writeln!(out, "cluster {} · {version} · {plane}", snap.cluster.name);
-    let rows: [(&str, usize, Option<String>); 14] = [
+    let rows: [(&str, usize, Option<String>); 15] = [
         ("components", snap.components.len(), snap.components.state.missing_reason()),
         (
             "kubelets",
@@ -202,6 +242,14 @@ pub fn summary(snap: &Snapshot) -> String {
         ("network policies", snap.network_policies.len(), snap.network_policies.state.missing_reason()),
         ("daemonsets", snap.daemonsets.len(), snap.daemonsets.state.missing_reason()),
         ("config files", snap.files.len(), None),
+        (
+            "probed endpoints",
+            snap.probes.tls.len() + snap.probes.http.len(),
+            match &snap.probes.state {
+                crate::snapshot::EvidenceState::NotCollected => Some("not probed".into()),
+                other => other.missing_reason(),
+            },
+        ),
     ];
     for (what, n, missing) in rows {
         let _ = writeln!(out, "  {what:<22} {n:>8}  {}", missing.unwrap_or_else(|| "complete".into()));

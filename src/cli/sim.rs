@@ -77,6 +77,13 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
     let handle = SimServer::start(config).await?;
     println!("simulating cluster `{}` at {}", handle.name, handle.url);
     println!("{}", summary(handle.cluster()));
+    if let (Some(first), n) = (handle.endpoints.first(), handle.endpoints.len()) {
+        let kubelets = handle.endpoints.iter().filter(|e| e.service == "kubelet").count();
+        println!(
+            "node endpoints: {n} on loopback ({kubelets} kubelets, from {}), for probes; nodes report their loopback addresses",
+            first.addr
+        );
+    }
     if let Some(path) = &args.kubeconfig_out {
         write_private(path, &handle.kubeconfig())?;
         println!("kubeconfig written to {} (contexts `{1}` and `{1}-cert`)", path.display(), handle.name);

@@ -61,6 +61,8 @@ pub enum Progress {
     Listed { resource: &'static str, items: usize, state: String },
     /// Node `configz` requests: `done` of `total`.
     Kubelets { done: usize, total: usize },
+    /// Endpoint probes: `done` of `total`.
+    Probing { done: usize, total: usize },
 }
 
 /// A progress callback.
@@ -87,6 +89,9 @@ pub struct LiveOptions {
     pub progress: Option<ProgressFn>,
     /// Where the scan may connect, and the size caps and deadlines of its reads.
     pub egress: Arc<Egress>,
+    /// Probe the cluster's endpoints after listing (`None`: no probes). The cluster CA of the
+    /// credentials is used when the options name none.
+    pub probe: Option<super::probe::ProbeOptions>,
 }
 
 impl Default for LiveOptions {
@@ -104,6 +109,7 @@ impl Default for LiveOptions {
                 Egress::from_settings(&crate::config::EgressSettings::default())
                     .expect("valid built-in rules"),
             ),
+            probe: None,
         }
     }
 }
@@ -402,12 +408,27 @@ pub async fn collect(
     // connector checks again on every connection).
     opts.egress.check_url(&creds.server).await?;
     let timeout = opts.scan_timeout;
+    let (probe, egress, progress) = (opts.probe.clone(), opts.egress.clone(), opts.progress.clone());
     let api = Api::new(creds, opts)?;
-    match tokio::time::timeout(timeout, collect_with(cluster_name, &creds.server, &api)).await {
-        Ok(result) => result.map(|mut snapshot| {
-            snapshot.cluster.api_tls_verified = Some(!creds.insecure_skip_tls_verify);
-            snapshot
-        }),
+    let scan = async {
+        let mut snapshot = collect_with(cluster_name, &creds.server, &api).await?;
+        snapshot.cluster.api_tls_verified = Some(!creds.insecure_skip_tls_verify);
+        if let Some(mut options) = probe {
+            if options.ca_pem.is_none() {
+                options.ca_pem = creds.ca_pem.clone();
+            }
+            let plan = super::probe::plan(&snapshot, Some(&creds.server));
+            let report = |done, total| {
+                if let Some(p) = &progress {
+                    p(&Progress::Probing { done, total });
+                }
+            };
+            snapshot.probes = super::probe::run(plan, &egress, &options, &report).await;
+        }
+        Ok(snapshot)
+    };
+    match tokio::time::timeout(timeout, scan).await {
+        Ok(result) => result,
         Err(_) => Err(CollectError::ScanTimedOut { server: creds.server.clone(), timeout }),
     }
 }

@@ -18,6 +18,7 @@
 //! ```
 
 pub mod demo;
+pub mod endpoints;
 pub mod faults;
 pub mod generate;
 pub mod resources;
@@ -69,6 +70,9 @@ pub struct SimConfig {
     /// `None` answers 401 to requests without credentials.
     pub anonymous: Option<Identity>,
     pub faults: Vec<FaultRule>,
+    /// Move the nodes to loopback addresses and serve their kubelets, etcd and other endpoints
+    /// there ([`endpoints`]), so probes of the cluster reach the simulator and nothing else.
+    pub node_endpoints: bool,
 }
 
 impl SimConfig {
@@ -94,6 +98,7 @@ impl SimConfig {
             cert_identity,
             anonymous,
             faults: s.faults.clone(),
+            node_endpoints: true,
             cluster: Arc::new(cluster),
         }
     }
@@ -111,6 +116,12 @@ impl SimConfig {
 
     pub fn fault(mut self, rule: FaultRule) -> Self {
         self.faults.push(rule);
+        self
+    }
+
+    /// Serve the API only: nodes keep the sample's addresses and no node endpoint is served.
+    pub fn without_node_endpoints(mut self) -> Self {
+        self.node_endpoints = false;
         self
     }
 
@@ -141,8 +152,17 @@ impl SimServer {
         let tls_config = pki.server_config(min)?;
         let token = config.token.clone().unwrap_or_else(random_token);
         let faults = Arc::new(faults::Faults::new(config.faults.clone()));
+        let (tx, rx) = watch::channel(false);
+        let name = config.cluster.name.clone();
+        // Moved, not shared: moving the nodes to loopback then edits the one copy in place.
+        let mut cluster = config.cluster;
+        let endpoints = if config.node_endpoints {
+            endpoints::start(&mut cluster, &pki, &rx)?.endpoints
+        } else {
+            Vec::new()
+        };
         let state = Arc::new(server::State {
-            cluster: config.cluster.clone(),
+            cluster,
             token: token.clone(),
             token_identity: config.token_identity.clone(),
             cert_identity: config.cert_identity.clone(),
@@ -150,13 +170,12 @@ impl SimServer {
             faults: faults.clone(),
             requests: AtomicU64::new(0),
         });
-        let (tx, rx) = watch::channel(false);
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls_config));
         let task = tokio::spawn(server::serve(listener, acceptor, state.clone(), rx));
         let host = if addr.ip().is_unspecified() { "127.0.0.1".to_string() } else { addr.ip().to_string() };
-        tracing::info!(cluster = %config.cluster.name, %addr, "simulator listening");
+        tracing::info!(cluster = %name, %addr, endpoints = endpoints.len(), "simulator listening");
         Ok(SimHandle {
-            name: config.cluster.name.clone(),
+            name,
             url: format!("https://{host}:{}", addr.port()),
             addr,
             ca_pem: pki.ca_pem.clone(),
@@ -165,6 +184,7 @@ impl SimServer {
             client_key_pem: pki.client_key_pem.clone(),
             faults,
             state,
+            endpoints,
             shutdown: tx,
             task: Some(task),
         })
@@ -191,6 +211,8 @@ pub struct SimHandle {
     pub token: String,
     pub client_cert_pem: String,
     pub client_key_pem: String,
+    /// The node endpoints served on loopback (kubelets, etcd, plain-text ports), see [`endpoints`].
+    pub endpoints: Vec<endpoints::Endpoint>,
     faults: Arc<faults::Faults>,
     state: Arc<server::State>,
     shutdown: watch::Sender<bool>,

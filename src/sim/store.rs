@@ -28,7 +28,7 @@ pub struct StoredObject {
     pub json: Bytes,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct ResourceStore {
     /// Sorted by (namespace, name); cluster-scoped objects have an empty namespace.
     items: Vec<StoredObject>,
@@ -401,7 +401,7 @@ pub fn stable_uid(cluster: &str, kind: &str, namespace: &str, name: &str) -> Str
 }
 
 /// A frozen, indexed cluster.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ClusterData {
     pub name: String,
     /// `gitVersion` served on `/version` (e.g. `v1.31.4`).
@@ -482,6 +482,67 @@ impl ClusterData {
     /// All objects of resource `idx` (for tables and tests).
     pub fn all(&self, idx: usize) -> &[StoredObject] {
         &self.stores[idx].items
+    }
+
+    /// Move every node to a new address (`node name → address`): its InternalIP and ExternalIP
+    /// become that address, and the old addresses are replaced wherever kube-system's pods name
+    /// them (static pods' flags such as `--advertise-address` and `--listen-client-urls`, host
+    /// IPs). The simulator uses it to put a sample's nodes on loopback, where it serves their
+    /// endpoints. Keys, labels and order are unchanged.
+    pub fn move_nodes(&mut self, to: &BTreeMap<String, std::net::IpAddr>) {
+        let nodes = resources::find_plural("nodes").expect("nodes are served");
+        let pods = resources::find_plural("pods").expect("pods are served");
+        let mut renamed: std::collections::HashMap<String, String> = Default::default();
+        for o in &mut self.stores[nodes].items {
+            let Some(new) = to.get(&*o.name) else { continue };
+            let Ok(mut v) = serde_json::from_slice::<Value>(&o.json) else { continue };
+            let Some(addresses) = v.pointer_mut("/status/addresses").and_then(Value::as_array_mut) else {
+                continue;
+            };
+            for a in addresses.iter_mut() {
+                if a["type"] == "InternalIP" || a["type"] == "ExternalIP" {
+                    if let Some(old) = a["address"].as_str() {
+                        renamed.insert(old.to_string(), new.to_string());
+                    }
+                    a["address"] = json!(new.to_string());
+                }
+            }
+            o.json = Bytes::from(serde_json::to_vec(&v).expect("a JSON value always serializes"));
+        }
+        if renamed.is_empty() {
+            return;
+        }
+        let ip = regex::Regex::new(r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b").expect("a valid pattern");
+        for o in &mut self.stores[pods].items {
+            if &*o.namespace != "kube-system" {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(&o.json) else { continue };
+            if !ip.find_iter(text).any(|m| renamed.contains_key(m.as_str())) {
+                continue;
+            }
+            let moved = ip.replace_all(text, |c: &regex::Captures<'_>| {
+                renamed.get(&c[0]).cloned().unwrap_or_else(|| c[0].to_string())
+            });
+            o.json = Bytes::from(moved.into_owned());
+        }
+    }
+
+    /// Names of the nodes, in order.
+    pub fn node_names(&self) -> Vec<String> {
+        let nodes = resources::find_plural("nodes").expect("nodes are served");
+        self.stores[nodes].items.iter().map(|o| o.name.to_string()).collect()
+    }
+
+    /// The parsed JSON of every object of `plural` in `namespace`.
+    pub fn objects_in(&self, plural: &str, namespace: &str) -> Vec<Value> {
+        let Some(idx) = resources::find_plural(plural) else { return Vec::new() };
+        self.stores[idx]
+            .items
+            .iter()
+            .filter(|o| &*o.namespace == namespace)
+            .filter_map(|o| serde_json::from_slice(&o.json).ok())
+            .collect()
     }
 
     /// One page of a list: objects in `namespace` (all when `None`) matching `selector`, after

@@ -23,6 +23,8 @@ pub struct Pki {
     /// PEM client certificate and key for the certificate identity.
     pub client_cert_pem: String,
     pub client_key_pem: String,
+    /// The CA itself, to issue the serving certificates of kubelets that bootstrap theirs.
+    pub ca: Authority,
 }
 
 impl std::fmt::Debug for Pki {
@@ -82,6 +84,7 @@ impl Pki {
             server_key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(server_key.serialize_der())),
             client_cert_pem: client_cert.pem(),
             client_key_pem: client_key.serialize_pem(),
+            ca: Authority { cert: ca, key: ca_key },
         })
     }
 
@@ -111,6 +114,112 @@ impl Pki {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(config)
     }
+}
+
+/// A certificate authority that issues more certificates (the cluster CA for kubelets that
+/// bootstrap their serving certificates, a separate etcd CA as kubeadm makes).
+pub struct Authority {
+    cert: rcgen::Certificate,
+    key: KeyPair,
+}
+
+/// A serving certificate chain and its key.
+pub struct Served {
+    pub chain: Vec<CertificateDer<'static>>,
+    pub key: PrivateKeyDer<'static>,
+}
+
+fn leaf_params(cn: &str, hosts: &[String]) -> Result<CertificateParams, rcgen::Error> {
+    let mut p = CertificateParams::new(Vec::<String>::new())?;
+    p.distinguished_name = dn(cn, &[]);
+    for h in hosts {
+        match h.parse::<std::net::IpAddr>() {
+            Ok(ip) => p.subject_alt_names.push(SanType::IpAddress(ip)),
+            Err(_) => p.subject_alt_names.push(SanType::DnsName(h.clone().try_into()?)),
+        }
+    }
+    p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+    p.key_usages = vec![KeyUsagePurpose::DigitalSignature, KeyUsagePurpose::KeyEncipherment];
+    Ok(p)
+}
+
+impl Authority {
+    pub fn generate(cn: &str) -> Result<Self, rcgen::Error> {
+        let key = KeyPair::generate()?;
+        let mut p = CertificateParams::new(Vec::<String>::new())?;
+        p.distinguished_name = dn(cn, &[]);
+        p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        p.key_usages =
+            vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        let cert = p.self_signed(&key)?;
+        Ok(Self { cert, key })
+    }
+
+    pub fn pem(&self) -> String {
+        self.cert.pem()
+    }
+
+    pub fn der(&self) -> CertificateDer<'static> {
+        self.cert.der().clone()
+    }
+
+    /// A leaf for `hosts` signed by this authority (server and client use), with the CA in its chain.
+    pub fn issue(&self, cn: &str, hosts: &[String]) -> Result<Served, rcgen::Error> {
+        let key = KeyPair::generate()?;
+        let cert = leaf_params(cn, hosts)?.signed_by(&key, &self.cert, &self.key)?;
+        Ok(Served {
+            chain: vec![cert.der().clone(), self.cert.der().clone()],
+            key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        })
+    }
+
+    /// A leaf and key as PEM (for a client certificate handed to a test).
+    pub fn issue_pem(&self, cn: &str) -> Result<(String, String), rcgen::Error> {
+        let key = KeyPair::generate()?;
+        let cert = leaf_params(cn, &[])?.signed_by(&key, &self.cert, &self.key)?;
+        Ok((cert.pem(), key.serialize_pem()))
+    }
+}
+
+/// A self-signed leaf, as a kubelet or a controller makes for itself when given no certificate.
+pub fn self_signed(cn: &str, hosts: &[String]) -> Result<Served, rcgen::Error> {
+    let key = KeyPair::generate()?;
+    let cert = leaf_params(cn, hosts)?.self_signed(&key)?;
+    Ok(Served {
+        chain: vec![cert.der().clone()],
+        key: PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+    })
+}
+
+/// A rustls (ring) server configuration for one endpoint: `min` as the lowest version, HTTP/1.1,
+/// and client certificates from `clients` required when given (none asked for otherwise).
+pub fn endpoint_config(
+    served: Served,
+    min: &'static rustls::SupportedProtocolVersion,
+    clients: Option<CertificateDer<'static>>,
+) -> Result<rustls::ServerConfig, rustls::Error> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let versions: &[&'static rustls::SupportedProtocolVersion] = if min == &rustls::version::TLS13 {
+        &[&rustls::version::TLS13]
+    } else {
+        &[&rustls::version::TLS13, &rustls::version::TLS12]
+    };
+    let builder =
+        rustls::ServerConfig::builder_with_provider(provider.clone()).with_protocol_versions(versions)?;
+    let builder = match clients {
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            roots.add(ca)?;
+            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .map_err(|e| rustls::Error::General(format!("client verifier: {e}")))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        None => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_single_cert(served.chain, served.key)?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
 }
 
 /// The Kubernetes user a verified client certificate names: CN is the user, each O a group.

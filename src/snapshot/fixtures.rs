@@ -243,6 +243,7 @@ impl Snapshot {
                 kubelet_version: "v1.31.4".into(),
                 os_image: "Ubuntu 24.04.1 LTS".into(),
                 container_runtime: "containerd://1.7.22".into(),
+                kubelet_port: Some(10250),
             });
         };
         for i in 1..=control_planes {

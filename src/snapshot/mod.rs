@@ -10,6 +10,7 @@
 
 mod fixtures;
 pub mod flags;
+pub mod probe;
 mod selector;
 
 pub use fixtures::kubeadm_kubelet_config;
@@ -228,6 +229,10 @@ pub struct Snapshot {
     /// audit policy) when the source could read them, and the kubeadm ClusterConfiguration.
     #[serde(default)]
     pub files: Vec<ConfigFile>,
+    /// What live probes of the cluster's endpoints saw (TLS, unauthenticated HTTP, plain-text
+    /// ports); `not_collected` when the scan did not probe.
+    #[serde(default)]
+    pub probes: probe::Probes,
     /// Everything that could not be collected, and why, in the collector's words.
     #[serde(default)]
     pub gaps: Vec<Gap>,
@@ -255,6 +260,7 @@ impl Snapshot {
             daemonsets: Evidence::default(),
             cni: None,
             files: Vec::new(),
+            probes: probe::Probes::default(),
             gaps: Vec::new(),
         }
     }
@@ -526,6 +532,19 @@ pub struct Node {
     pub os_image: String,
     #[serde(default)]
     pub container_runtime: String,
+    /// The kubelet's port from `status.daemonEndpoints.kubeletEndpoint.Port`, when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubelet_port: Option<u16>,
+}
+
+impl Node {
+    /// The address others reach it at: its InternalIP, else its ExternalIP.
+    pub fn address(&self) -> Option<&str> {
+        ["InternalIP", "ExternalIP"]
+            .iter()
+            .find_map(|kind| self.addresses.iter().find(|a| a.kind == *kind))
+            .map(|a| a.address.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

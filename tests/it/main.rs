@@ -40,6 +40,7 @@ mod netpol_generated;
 mod netpol_samples;
 mod netpol_semantics;
 mod netpol_support;
+mod probe_scan;
 mod probe_tls;
 mod rbac_api;
 mod rbac_checks;

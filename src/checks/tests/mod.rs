@@ -13,6 +13,7 @@ mod authn;
 mod authz;
 mod flags;
 mod host;
+mod probe;
 mod sources;
 mod tls;
 
@@ -36,7 +37,10 @@ const SCHED: ComponentKind = ComponentKind::KubeScheduler;
 
 /// Every area's cases.
 fn cases() -> Vec<Case> {
-    [authn::cases(), authz::cases(), tls::cases(), host::cases()].into_iter().flatten().collect()
+    [authn::cases(), authz::cases(), tls::cases(), host::cases(), probe::cases()]
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 fn run(id: &str, snap: &Snapshot) -> Vec<CheckResult> {

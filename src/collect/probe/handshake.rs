@@ -11,30 +11,10 @@ use rustls::client::{ResolvesClientCert, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use serde::Serialize;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
-/// The leaf certificate as the probe saw it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct CertFacts {
-    pub subject: String,
-    pub issuer: String,
-    pub sans: Vec<String>,
-    pub not_before: DateTime<Utc>,
-    pub not_after: DateTime<Utc>,
-    /// Whole days until `not_after` (negative once expired).
-    pub days_left: i64,
-    pub expired: bool,
-    /// e.g. `rsa-2048`, `ecdsa-p256`, `ed25519`.
-    pub key: String,
-    /// e.g. `ecdsa-with-SHA256`, `sha256WithRSAEncryption`.
-    pub signature: String,
-    pub self_signed: bool,
-    /// The chain verifies against the CA given (or the cluster CA) for the name probed.
-    pub verified: bool,
-    pub verify_error: Option<String>,
-}
+pub use crate::snapshot::probe::CertFacts;
 
 /// What the handshake showed.
 #[derive(Debug, Clone)]
@@ -153,6 +133,23 @@ pub fn certified_key(
         .ok_or("the client key file holds no private key")?;
     let key = provider.key_provider.load_private_key(key).map_err(|e| format!("the client key: {e}"))?;
     Ok(Arc::new(rustls::sign::CertifiedKey::new(certs, key)))
+}
+
+/// A client configuration that accepts any server certificate and presents none, speaking
+/// HTTP/1.1: how an unauthenticated attacker talks to an HTTPS port. Only the answer's status is a
+/// fact here; the certificate is judged by the TLS probe.
+pub fn unauthenticated_client() -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let recorder =
+        Recorder { inner: None, no_ca: "not verified", provider: provider.clone(), seen: Default::default() };
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .expect("ring supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(recorder))
+        .with_no_client_auth();
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    config
 }
 
 /// Handshake on `stream` as `server_name`, trusting `ca_pem` for `verified`.

@@ -13,17 +13,19 @@
 
 pub mod handshake;
 pub mod hello;
+pub mod plan;
+pub mod run;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use crate::egress::Egress;
+pub use crate::snapshot::probe::{CertFacts, Negotiated, TlsFacts};
 use crate::telemetry;
-pub use handshake::CertFacts;
 use hello::{Answer, Version};
+pub use plan::{plan, Plan};
+pub use run::{run, ProbeOptions};
 
 /// One TLS endpoint to probe.
 #[derive(Debug, Clone)]
@@ -60,40 +62,14 @@ impl TlsTarget {
     }
 }
 
-/// The negotiated version and suite of a default handshake.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
-pub struct Negotiated {
-    pub version: String,
-    pub cipher: String,
-}
-
-/// One endpoint's TLS facts (the stable JSON of `palisade probe tls`, docs/probe-json.md).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct TlsFacts {
-    pub endpoint: String,
-    pub reachable: bool,
-    /// Why the endpoint could not be probed (unreachable, outside the egress policy, not TLS).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// `tls1.0` … `tls1.3`: accepted or not; `null` when not decided.
-    pub protocols: BTreeMap<&'static str, Option<bool>>,
-    pub negotiated: Option<Negotiated>,
-    pub weak_ciphers_accepted: Vec<String>,
-    pub certificate: Option<CertFacts>,
-    /// Why there is no certificate, when there is none.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub certificate_error: Option<String>,
-    /// The server asked for a client certificate and refused to go on without one.
-    pub client_certificate_required: Option<bool>,
-}
-
 impl TlsFacts {
-    fn unreachable(endpoint: String, reason: String) -> TlsFacts {
+    /// Facts of an endpoint that could not be probed.
+    pub fn unreachable(endpoint: String, reason: String) -> TlsFacts {
         TlsFacts {
             endpoint,
             reachable: false,
             reason: Some(reason),
-            protocols: Version::ALL.iter().map(|v| (v.as_str(), None)).collect(),
+            protocols: Version::ALL.iter().map(|v| (v.as_str().to_string(), None)).collect(),
             negotiated: None,
             weak_ciphers_accepted: Vec::new(),
             certificate: None,
@@ -201,7 +177,7 @@ pub async fn probe_tls(egress: &Arc<Egress>, target: &TlsTarget, timeout: Durati
                 None
             }
         };
-        protocols.insert(v.as_str(), accepted);
+        protocols.insert(v.as_str().to_string(), accepted);
     }
     if protocols.values().all(|p| p.is_none()) {
         let why = reason.unwrap_or_else(|| "no answer".into());
@@ -313,7 +289,7 @@ pub async fn probe_tls(egress: &Arc<Egress>, target: &TlsTarget, timeout: Durati
 
 fn finish(
     endpoint: String,
-    protocols: BTreeMap<&'static str, Option<bool>>,
+    protocols: BTreeMap<String, Option<bool>>,
     best: Option<(Version, u16)>,
     weak: Vec<String>,
     shake: Option<handshake::Handshake>,

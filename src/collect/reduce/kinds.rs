@@ -31,6 +31,11 @@ pub fn reduce_node(obj: &Value) -> Node {
         kubelet_version: str_at(&status, &["nodeInfo", "kubeletVersion"]).into(),
         os_image: str_at(&status, &["nodeInfo", "osImage"]).into(),
         container_runtime: str_at(&status, &["nodeInfo", "containerRuntimeVersion"]).into(),
+        kubelet_port: status
+            .pointer("/daemonEndpoints/kubeletEndpoint/Port")
+            .and_then(Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok())
+            .filter(|p| *p != 0),
         labels,
     }
 }
