@@ -126,9 +126,43 @@ async fn the_hardened_sample_passes_its_probes() {
     // Bootstrapped kubelet certificates chain to the cluster CA.
     let chains = results(&snap, "PAL-TLS-206");
     assert!(by_kind(&chains, "kubelet").iter().all(|r| r.status == Status::Pass), "{chains:#?}");
+    // --anonymous-auth=false: every unauthenticated request to the API server gets 401.
+    for id in ["PAL-AUTHN-203", "PAL-AUTHN-204"] {
+        let api = results(&snap, id);
+        assert_eq!(api.len(), 1, "{api:#?}");
+        assert_eq!(api[0].status, Status::Pass, "{api:#?}");
+        assert!(api[0].evidence.contains("401") || id == "PAL-AUTHN-204", "{}", api[0].evidence);
+    }
+    assert!(snap
+        .probes
+        .http
+        .iter()
+        .filter(|p| p.target.service == palisade::snapshot::probe::Service::ApiServer && p.scheme == "https")
+        .all(|p| p.status == Some(401)));
     // The flags and what the endpoints do agree.
     assert_eq!(statuses("PAL-AUTHN-202"), vec![Status::Pass], "{:#?}", results(&snap, "PAL-AUTHN-202"));
     assert!(statuses("PAL-TLS-201").iter().all(|s| *s == Status::Pass));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_default_kubeadm_api_server_shows_only_public_info_to_anonymous_callers() {
+    // kubeadm leaves --anonymous-auth at its default (true): /version and /healthz answer anyone,
+    // discovery and objects are forbidden to system:anonymous.
+    let sim = sim("kubeadm-default").await;
+    let snap = kube::collect("kubeadm-default", &sim.credentials(), probing()).await.unwrap();
+    let code = |path: &str| {
+        snap.probes
+            .http
+            .iter()
+            .find(|p| p.target.service == palisade::snapshot::probe::Service::ApiServer && p.path == path)
+            .and_then(|p| p.status)
+    };
+    assert_eq!(code("/version"), Some(200));
+    assert_eq!(code("/api/v1/secrets"), Some(403));
+    assert_eq!(results(&snap, "PAL-AUTHN-203")[0].status, Status::Pass);
+    // kubeadm's kubelets: anonymous auth off (401), serving certificates self-signed.
+    assert!(results(&snap, "PAL-AUTHN-205").iter().all(|r| r.status == Status::Pass));
+    assert!(by_kind(&results(&snap, "PAL-TLS-206"), "kubelet").iter().all(|r| r.status == Status::Fail));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
