@@ -292,7 +292,7 @@ fn etcd_client_certs(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<C
 }
 
 /// Judges one endpoint's unauthenticated answers.
-type EndpointJudge = dyn Fn(&ProbeTarget, &[&HttpProbe]) -> (Status, String);
+type EndpointJudge<'a> = dyn Fn(&ProbeTarget, &[&HttpProbe]) -> (Status, String) + 'a;
 
 /// Judge the unauthenticated requests to one service, grouped per endpoint.
 fn each_endpoint(
@@ -300,7 +300,7 @@ fn each_endpoint(
     ctx: &Context,
     service: Service,
     scheme: &str,
-    judge: &EndpointJudge,
+    judge: &EndpointJudge<'_>,
 ) -> Vec<CheckResult> {
     if let Some(r) = not_probed(meta, ctx) {
         return r;
@@ -361,88 +361,53 @@ fn apiserver_denies_anonymous(ctx: &Context) -> Option<String> {
     })
 }
 
-fn anonymous_api_resources(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckResult> {
-    each_endpoint(meta, ctx, Service::ApiServer, "https", &|t, probes| {
+/// "/pods 401": a request's path and status, or that it got no answer.
+fn code_text(p: &&HttpProbe) -> String {
+    format!("{} {}", p.path, p.status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into()))
+}
+
+/// Unauthenticated requests for `paths` on each `service` endpoint: all refused is a pass (with the
+/// codes), any 2xx a fail in the words of `fail` (given the endpoint and what answered).
+fn refused_anonymously(
+    meta: &CheckMeta,
+    ctx: &Context,
+    service: Service,
+    paths: &[&str],
+    fail: fn(&ProbeTarget, &str) -> String,
+) -> Vec<CheckResult> {
+    each_endpoint(meta, ctx, service, "https", &|t, probes| {
         if let Some(why) = unanswered(t, probes) {
             return (Status::Unknown, why);
         }
-        let leaked = answered(probes, API_RESOURCES);
-        if leaked.is_empty() {
-            let codes: Vec<String> = probes
-                .iter()
-                .filter(|p| API_RESOURCES.contains(&p.path.as_str()))
-                .map(|p| {
-                    format!(
-                        "{} {}",
-                        p.path,
-                        p.status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into())
-                    )
-                })
-                .collect();
-            (Status::Pass, format!("{} refused unauthenticated reads: {}", t.describe(), codes.join(", ")))
+        let open = answered(probes, paths);
+        if open.is_empty() {
+            let codes: Vec<String> =
+                probes.iter().filter(|p| paths.contains(&p.path.as_str())).map(code_text).collect();
+            (Status::Pass, format!("{} refused unauthenticated requests: {}", t.describe(), codes.join(", ")))
         } else {
-            (
-                Status::Fail,
-                format!(
-                    "{} answered unauthenticated requests for cluster objects: {}",
-                    t.describe(),
-                    leaked.join(", ")
-                ),
-            )
+            (Status::Fail, fail(t, &open.join(", ")))
         }
+    })
+}
+
+fn anonymous_api_resources(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckResult> {
+    refused_anonymously(meta, ctx, Service::ApiServer, API_RESOURCES, |t, open| {
+        format!("{} answered unauthenticated requests for cluster objects: {open}", t.describe())
     })
 }
 
 fn anonymous_api_discovery(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckResult> {
-    each_endpoint(meta, ctx, Service::ApiServer, "https", &|t, probes| {
-        if let Some(why) = unanswered(t, probes) {
-            return (Status::Unknown, why);
-        }
-        let open = answered(probes, API_DISCOVERY);
-        if open.is_empty() {
-            (Status::Pass, format!("{} refused unauthenticated discovery (/api, /apis)", t.describe()))
-        } else {
-            (
-                Status::Fail,
-                format!(
-                    "{} lists its API to anyone: {} answered without credentials",
-                    t.describe(),
-                    open.join(", ")
-                ),
-            )
-        }
+    refused_anonymously(meta, ctx, Service::ApiServer, API_DISCOVERY, |t, open| {
+        format!("{} lists its API to anyone: {open} answered without credentials", t.describe())
     })
 }
 
 fn anonymous_kubelet(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckResult> {
-    each_endpoint(meta, ctx, Service::Kubelet, "https", &|t, probes| {
-        if let Some(why) = unanswered(t, probes) {
-            return (Status::Unknown, why);
-        }
-        let open = answered(probes, KUBELET_PATHS);
-        if open.is_empty() {
-            let codes: Vec<String> = probes
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{} {}",
-                        p.path,
-                        p.status.map(|s| s.to_string()).unwrap_or_else(|| "no answer".into())
-                    )
-                })
-                .collect();
-            (Status::Pass, format!("{} refused unauthenticated requests: {}", t.describe(), codes.join(", ")))
-        } else {
-            (
-                Status::Fail,
-                format!(
-                    "{} answered unauthenticated requests: {}: anyone who reaches it reads its pods and \
-                     configuration",
-                    t.describe(),
-                    open.join(", ")
-                ),
-            )
-        }
+    refused_anonymously(meta, ctx, Service::Kubelet, KUBELET_PATHS, |t, open| {
+        format!(
+            "{} answered unauthenticated requests: {open}: anyone who reaches it reads its pods and configuration",
+            t.describe()
+        )
     })
 }
 

@@ -420,19 +420,11 @@ async fn serve(
     listener: tokio::net::TcpListener,
     tls: Option<TlsAcceptor>,
     answer_with: Arc<Answer>,
-    mut shutdown: watch::Receiver<bool>,
+    shutdown: watch::Receiver<bool>,
 ) {
-    let mut conns = tokio::task::JoinSet::new();
-    loop {
-        while conns.try_join_next().is_some() {}
-        let accepted = tokio::select! {
-            _ = shutdown.changed() => break,
-            a = listener.accept() => a,
-        };
-        let Ok((tcp, _)) = accepted else { continue };
-        let _ = tcp.set_nodelay(true);
+    super::server::accept_loop(listener, shutdown, move |tcp, _| {
         let (tls, a) = (tls.clone(), answer_with.clone());
-        conns.spawn(async move {
+        async move {
             let http = hyper::server::conn::http1::Builder::new();
             match tls {
                 Some(acceptor) => {
@@ -454,7 +446,7 @@ async fn serve(
                     let _ = http.serve_connection(TokioIo::new(tcp), svc).await;
                 }
             }
-        });
-    }
-    conns.abort_all();
+        }
+    })
+    .await
 }

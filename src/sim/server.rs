@@ -57,13 +57,13 @@ pub struct State {
     pub requests: AtomicU64,
 }
 
-/// Serve until `shutdown` flips to true; open connections are closed then too.
-pub async fn serve(
-    listener: TcpListener,
-    acceptor: TlsAcceptor,
-    state: Arc<State>,
-    mut shutdown: watch::Receiver<bool>,
-) {
+/// Accept connections until `shutdown` flips to true, each handled by `handle` in its own task;
+/// open connections are closed then too.
+pub async fn accept_loop<F, Fut>(listener: TcpListener, mut shutdown: watch::Receiver<bool>, handle: F)
+where
+    F: Fn(tokio::net::TcpStream, SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let mut conns = tokio::task::JoinSet::new();
     loop {
         // Reap finished connection tasks so the set does not grow without bound.
@@ -81,9 +81,22 @@ pub async fn serve(
             }
         };
         let _ = tcp.set_nodelay(true);
+        conns.spawn(handle(tcp, peer));
+    }
+    conns.abort_all();
+}
+
+/// Serve until `shutdown` flips to true; open connections are closed then too.
+pub async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    state: Arc<State>,
+    shutdown: watch::Receiver<bool>,
+) {
+    accept_loop(listener, shutdown, move |tcp, peer| {
         let acceptor = acceptor.clone();
         let state = state.clone();
-        conns.spawn(async move {
+        async move {
             let tls = match acceptor.accept(tcp).await {
                 Ok(t) => t,
                 Err(e) => {
@@ -102,9 +115,9 @@ pub async fn serve(
             if let Err(e) = builder.serve_connection(TokioIo::new(tls), svc).await {
                 tracing::debug!(%peer, error = %e, "connection ended");
             }
-        });
-    }
-    conns.abort_all();
+        }
+    })
+    .await
 }
 
 fn full(bytes: impl Into<Bytes>) -> Body {
