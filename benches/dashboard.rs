@@ -86,6 +86,103 @@ impl Browser {
     }
 }
 
+/// A session cookie (`name=value; …`) from logging `username` in.
+async fn session_cookie(base: &str, username: &str) -> anyhow::Result<String> {
+    let r = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": username, "password": PASSWORD}))
+        .send()
+        .await?;
+    anyhow::ensure!(r.status() == 200, "login of {username}: {}", r.status());
+    let cookies: Vec<String> = r
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .filter_map(|v| v.split(';').next().map(str::to_string))
+        .collect();
+    anyhow::ensure!(!cookies.is_empty(), "login of {username} set no cookie");
+    Ok(cookies.join("; "))
+}
+
+/// The fleet → cluster → findings loop under `wrk -c USERS` with each user's session cookie, every
+/// answer that is not a 200 counted as an error (a redirect to the login page included).
+async fn wrk_loop(
+    base: &str,
+    names: &[String],
+    ids: &[uuid::Uuid],
+    users: u64,
+    seconds: u64,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        println!("\n(wrk is not installed: `apt-get install wrk` for the wrk run)");
+        return Ok(());
+    }
+    let mut cookies = Vec::new();
+    for name in names {
+        cookies.push(format!("{:?}", session_cookie(base, name).await?));
+    }
+    let ids: Vec<String> = ids.iter().map(|id| format!("{:?}", id.to_string())).collect();
+    let script = format!(
+        r#"local cookies = {{{cookies}}}
+local ids = {{{ids}}}
+local threads = {{}}
+local n = 0
+bad = 0
+function setup(thread) table.insert(threads, thread) end
+function request()
+  n = n + 1
+  local step = n % 3
+  local round = math.floor(n / 3)
+  local cookie = cookies[round % #cookies + 1]
+  local id = ids[(round * 7919) % #ids + 1]
+  local path = "/"
+  if step == 1 then path = "/clusters/" .. id elseif step == 2 then path = "/findings?cluster=" .. id end
+  return wrk.format("GET", path, {{["Cookie"] = cookie}})
+end
+function response(status, headers, body)
+  if status ~= 200 then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local b = 0
+  for _, t in ipairs(threads) do b = b + t:get("bad") end
+  io.write(string.format("WRK %d %d %.1f %.1f %.1f %.1f %d\n", summary.requests, b,
+    latency:percentile(50) / 1000, latency:percentile(95) / 1000, latency:percentile(99) / 1000,
+    summary.duration / 1e6, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end
+"#,
+        cookies = cookies.join(", "),
+        ids = ids.join(", "),
+    );
+    let path = dir.join("loop.lua");
+    std::fs::write(&path, script)?;
+    let out = Command::new("wrk")
+        .args(["-t", "2", "-c", &users.to_string(), "-d", &format!("{seconds}s"), "--timeout", "10s", "-s"])
+        .arg(&path)
+        .arg(format!("{base}/"))
+        .output()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(line) = text.lines().find(|l| l.starts_with("WRK ")) else {
+        anyhow::bail!("wrk printed no summary: {text} {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let f: Vec<f64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    println!("\n`wrk -t2 -c{users} -d{seconds}s`, the same loop (fleet → cluster → findings), each connection a logged-in user:\n");
+    println!("| requests | non-200 | socket errors | p50 | p95 | p99 |");
+    println!("|---|---|---|---|---|---|");
+    println!(
+        "| {:.0} ({:.0}/s) | {:.0} | {:.0} | {:.1} ms | {:.1} ms | **{:.1} ms** |",
+        f[0],
+        f[0] / f[5].max(0.001),
+        f[1],
+        f[6],
+        f[2],
+        f[3],
+        f[4]
+    );
+    Ok(())
+}
+
 /// One page (or API call) timed `runs` times after one untimed first request.
 struct Row {
     what: String,
@@ -328,6 +425,9 @@ async fn main() -> anyhow::Result<()> {
         percentile(&mut every, 0.99)
     );
     println!("errors: {errors}");
+
+    // ---- the same loop driven by wrk (a C load generator: less of the two cores goes to the client)
+    wrk_loop(&base, &names, &ids, users_n, seconds, dir.path()).await?;
 
     // ---- part 2: a 5,000-node cluster
     if !big_spec.is_empty() {
