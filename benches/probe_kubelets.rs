@@ -27,21 +27,12 @@ fn binary() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_palisade")))
 }
 
-/// This process's peak resident set (VmHWM), in MiB.
-fn peak_mib() -> f64 {
+/// A memory line of /proc/self/status (`VmHWM`: the peak, `VmRSS`: now), in MiB.
+fn status_mib(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn current_mib() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
@@ -104,12 +95,12 @@ fn main() {
         [("kubelet TLS probes", &tls_only), ("kubelet TLS + HTTP (anonymous, read-only port)", &kubelet_all)]
     {
         for run in 1..=3 {
-            let before = current_mib();
+            let before = status_mib("VmRSS");
             reset_peak();
             let t = Instant::now();
             let probes = rt.block_on(probe::run(plan.clone(), &egress, &options, &|_, _| {}));
             let wall = t.elapsed().as_secs_f64();
-            let peak = peak_mib();
+            let peak = status_mib("VmHWM");
             let probed = probes.tls.iter().filter(|p| p.facts.probed()).count();
             let answered = probes.http.iter().filter(|p| p.status.is_some() || p.error.is_some()).count();
             assert_eq!(probed, plan.tls.len(), "every kubelet spoke TLS");

@@ -100,17 +100,16 @@ fn each_tls(
         .collect()
 }
 
+/// The verdict on an endpoint that sent no certificate: undecided, with the reason.
+fn no_certificate(p: &TlsProbe) -> (Status, String) {
+    let why = p.facts.certificate_error.as_deref().unwrap_or("no handshake");
+    (Status::Unknown, format!("{} sent no certificate: {why}", p.target.describe()))
+}
+
 fn expiry(meta: &CheckMeta, ctx: &Context, within: Option<i64>) -> Vec<CheckResult> {
     each_tls(meta, ctx, ALL_TLS, &|p| {
         let Some(cert) = &p.facts.certificate else {
-            return (
-                Status::Unknown,
-                format!(
-                    "{} sent no certificate: {}",
-                    p.target.describe(),
-                    p.facts.certificate_error.as_deref().unwrap_or("no handshake")
-                ),
-            );
+            return no_certificate(p);
         };
         let when = cert.not_after.format("%Y-%m-%d");
         let subject = &cert.subject;
@@ -212,14 +211,7 @@ fn weak_ciphers(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckR
 fn trusted_chain(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckResult> {
     each_tls(meta, ctx, ALL_TLS, &|p| {
         let Some(cert) = &p.facts.certificate else {
-            return (
-                Status::Unknown,
-                format!(
-                    "{} sent no certificate: {}",
-                    p.target.describe(),
-                    p.facts.certificate_error.as_deref().unwrap_or("no handshake")
-                ),
-            );
+            return no_certificate(p);
         };
         if cert.self_signed {
             return (
