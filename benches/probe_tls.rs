@@ -39,7 +39,9 @@ const ENDPOINTS: &[(&str, &str, &[&str])] = &[
     ),
     ("TLS 1.0 only, SECLEVEL=0", "rsa", &["-tls1", "-cipher", "DEFAULT:@SECLEVEL=0"]),
     ("TLS 1.3 only", "rsa", &["-tls1_3"]),
+    ("TLS 1.1 only, NULL suites", "rsa", &["-tls1_1", "-cipher", "ALL:eNULL:@SECLEVEL=0"]),
     ("client cert required (-Verify 1)", "rsa", &["-Verify", "1", "-CAfile", "client-ca.pem"]),
+    ("client cert optional (-verify 1)", "rsa", &["-verify", "1", "-CAfile", "client-ca.pem"]),
 ];
 
 fn env_num(name: &str, default: usize) -> usize {
