@@ -170,14 +170,14 @@ pub async fn collect_snapshot_with(
                 snap.cluster.name = name;
             }
             if let Some(options) = &opts.probe {
-                let plan = crate::collect::probe::plan(&snap, None);
-                let progress = opts.progress.clone();
-                let report = |done, total| {
-                    if let Some(p) = &progress {
-                        p(&Progress::Probing { done, total });
-                    }
-                };
-                snap.probes = crate::collect::probe::run(plan, &opts.egress, options, &report).await;
+                snap.probes = crate::collect::kube::probe_snapshot(
+                    &snap,
+                    None,
+                    &opts.egress,
+                    options,
+                    opts.progress.as_ref(),
+                )
+                .await;
             }
             Ok(snap)
         }

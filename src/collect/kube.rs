@@ -395,6 +395,24 @@ async fn list(api: &Api, group: Group, origin: &Origin) -> (Group, Reducer, Resu
     }
 }
 
+/// Probe the endpoints `snapshot` names (and the API at `api_url` in a live scan), reporting
+/// [`Progress::Probing`]: the probe phase of live and offline scans alike.
+pub async fn probe_snapshot(
+    snapshot: &Snapshot,
+    api_url: Option<&str>,
+    egress: &Arc<Egress>,
+    options: &super::probe::ProbeOptions,
+    progress: Option<&ProgressFn>,
+) -> crate::snapshot::probe::Probes {
+    let plan = super::probe::plan(snapshot, api_url);
+    let report = |done, total| {
+        if let Some(p) = progress {
+            p(&Progress::Probing { done, total });
+        }
+    };
+    super::probe::run(plan, egress, options, &report).await
+}
+
 /// Collect a live snapshot of the cluster `creds` point at.
 #[tracing::instrument(skip_all, fields(cluster = cluster_name))]
 pub async fn collect(
@@ -417,13 +435,8 @@ pub async fn collect(
             if options.ca_pem.is_none() {
                 options.ca_pem = creds.ca_pem.clone();
             }
-            let plan = super::probe::plan(&snapshot, Some(&creds.server));
-            let report = |done, total| {
-                if let Some(p) = &progress {
-                    p(&Progress::Probing { done, total });
-                }
-            };
-            snapshot.probes = super::probe::run(plan, &egress, &options, &report).await;
+            snapshot.probes =
+                probe_snapshot(&snapshot, Some(&creds.server), &egress, &options, progress.as_ref()).await;
         }
         Ok(snapshot)
     };

@@ -143,6 +143,16 @@ fn min_version(v: Option<&str>) -> &'static rustls::SupportedProtocolVersion {
     }
 }
 
+/// A kubelet configuration's `authentication.anonymous.enabled: true`.
+fn anonymous_enabled(kc: Option<&Value>) -> bool {
+    kc.and_then(|kc| kc.pointer("/authentication/anonymous/enabled")) == Some(&json!(true))
+}
+
+/// A kubelet configuration's non-zero `readOnlyPort`.
+fn read_only_port(kc: Option<&Value>) -> Option<u16> {
+    kc?.get("readOnlyPort")?.as_u64().and_then(|p| u16::try_from(p).ok()).filter(|p| *p != 0)
+}
+
 /// Pods by node name, as a kubelet's `/pods` answers them.
 fn pods_by_node(cluster: &ClusterData) -> HashMap<String, Vec<Value>> {
     let mut out: HashMap<String, Vec<Value>> = HashMap::new();
@@ -182,12 +192,7 @@ fn specs(
             Some((n.as_str(), v.get("kubeletconfig").cloned().unwrap_or(v)))
         })
         .collect();
-    let open = |kc: Option<&Value>| {
-        kc.is_some_and(|kc| {
-            kc.pointer("/authentication/anonymous/enabled") == Some(&json!(true))
-                || kc.get("readOnlyPort").and_then(Value::as_u64).unwrap_or(0) != 0
-        })
-    };
+    let open = |kc: Option<&Value>| anonymous_enabled(kc) || read_only_port(kc).is_some();
     let pods =
         if to.keys().any(|n| open(configs.get(n.as_str()))) { pods_by_node(cluster) } else { HashMap::new() };
     let stamp = chrono::Utc::now().timestamp();
@@ -220,19 +225,13 @@ fn specs(
             },
             tls: Some(Arc::new(config)),
             answer: Arc::new(Answer::Kubelet {
-                anonymous: kc.and_then(|kc| kc.pointer("/authentication/anonymous/enabled"))
-                    == Some(&json!(true)),
+                anonymous: anonymous_enabled(kc),
                 always_allow: str_at("/authorization/mode") == Some("AlwaysAllow"),
                 configz: cluster.configz(name).cloned(),
                 pods: node_pods.clone(),
             }),
         });
-        if let Some(read_only) = kc
-            .and_then(|kc| kc.get("readOnlyPort"))
-            .and_then(Value::as_u64)
-            .and_then(|p| u16::try_from(p).ok())
-            .filter(|p| *p != 0)
-        {
+        if let Some(read_only) = read_only_port(kc) {
             specs.push(Spec {
                 endpoint: Endpoint {
                     service: "kubelet-read-only",

@@ -127,14 +127,19 @@ pub struct ProbeTarget {
     pub basis: String,
 }
 
+/// `host:port`, with brackets around an IPv6 host.
+pub fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 impl ProbeTarget {
     /// `host:port`, with brackets around an IPv6 host.
     pub fn endpoint(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        host_port(&self.host, self.port)
     }
 
     /// "kubelet on worker-1 at 127.0.0.5:10250".

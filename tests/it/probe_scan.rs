@@ -175,13 +175,13 @@ async fn an_offline_scan_sends_nothing_and_says_so_and_an_address_outside_the_eg
     assert_eq!(r[0].status, Status::NotApplicable);
     assert!(r[0].evidence.contains("did not probe"), "{}", r[0].evidence);
     // With probes, the dump's 10.x addresses are outside a loopback-only policy: unknown, never dialled.
-    let plan = palisade::collect::probe::plan(&snap, None);
     let mut snap = snap;
-    snap.probes = palisade::collect::probe::run(
-        plan,
+    snap.probes = kube::probe_snapshot(
+        &snap,
+        None,
         &palisade::egress::Egress::loopback_only(),
         &ProbeOptions::default(),
-        &|_, _| {},
+        None,
     )
     .await;
     let etcd = results(&snap, "PAL-AUTHN-201");

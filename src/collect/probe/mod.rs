@@ -54,11 +54,7 @@ impl TlsTarget {
     }
 
     pub fn endpoint(&self) -> String {
-        if self.host.contains(':') {
-            format!("[{}]:{}", self.host, self.port)
-        } else {
-            format!("{}:{}", self.host, self.port)
-        }
+        crate::snapshot::probe::host_port(&self.host, self.port)
     }
 }
 
