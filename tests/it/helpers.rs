@@ -138,6 +138,11 @@ impl TestApp {
         format!("{}{}", self.address, path)
     }
 
+    /// `GET path` as the admin, its JSON body.
+    pub async fn admin_json(&self, path: &str) -> Value {
+        self.admin.get(self.url(path)).send().await.unwrap().json().await.unwrap()
+    }
+
     /// The test database's URL (for a second, independent connection).
     pub fn database_url(&self) -> String {
         let mut url = url::Url::parse(&test_server_url()).expect("PALISADE_TEST_DATABASE_URL is a URL");

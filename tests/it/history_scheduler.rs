@@ -191,15 +191,7 @@ async fn a_scan_whose_replica_dies_is_finished_by_the_other_after_its_lease_expi
     let scan_id = scan["id"].as_str().unwrap().to_string();
     // Live: running with a collection phase.
     let running: Value = eventually(60, "the scan running on replica A", || async {
-        let s: Value = app
-            .admin
-            .get(app.url(&format!("/api/v1/scans/{scan_id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s: Value = app.admin_json(&format!("/api/v1/scans/{scan_id}")).await;
         (s["state"] == "running" && s["progress"]["phase"].as_str().unwrap_or("").starts_with("collecting"))
             .then_some(s)
     })
@@ -215,15 +207,7 @@ async fn a_scan_whose_replica_dies_is_finished_by_the_other_after_its_lease_expi
     a.abort(); // the replica dies: no clean-up, its lease just stops being renewed
     let b = replica(&url, app.state.cipher.clone(), settings()).await;
     let done: Value = eventually(120, "replica B finishing the scan", || async {
-        let s: Value = app
-            .admin
-            .get(app.url(&format!("/api/v1/scans/{scan_id}")))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let s: Value = app.admin_json(&format!("/api/v1/scans/{scan_id}")).await;
         (s["state"] == "succeeded" || s["state"] == "partial").then_some(s)
     })
     .await;
@@ -238,15 +222,7 @@ async fn a_scan_whose_replica_dies_is_finished_by_the_other_after_its_lease_expi
     assert!(!owner.starts_with(&owner_a), "written by the replica that took over");
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM scans").fetch_one(&app.pool).await.unwrap();
     assert_eq!(count, 1, "taken over, not scanned twice");
-    let results: Value = app
-        .admin
-        .get(app.url(&format!("/api/v1/scans/{scan_id}/results?limit=500")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let results: Value = app.admin_json(&format!("/api/v1/scans/{scan_id}/results?limit=500")).await;
     assert_eq!(results["items"].as_array().unwrap().len() as i64, done["summary"]["total"].as_i64().unwrap());
 }
 
@@ -307,15 +283,7 @@ async fn an_unreachable_cluster_keeps_its_history_and_shows_the_failure() {
 
     // History: both scans listed (newest first) plus the queued retry with backoff; the first
     // scan's results are untouched.
-    let list: Value = app
-        .admin
-        .get(app.url(&format!("/api/v1/clusters/{cluster}/scans")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let list: Value = app.admin_json(&format!("/api/v1/clusters/{cluster}/scans")).await;
     let items = list["items"].as_array().unwrap();
     assert_eq!(items.len(), 3);
     assert_eq!(
@@ -328,36 +296,21 @@ async fn an_unreachable_cluster_keeps_its_history_and_shows_the_failure() {
     );
     assert_eq!(items[1]["id"], second["id"]);
     assert_eq!(items[2]["id"], first["id"]);
-    let results: Value = app
-        .admin
-        .get(app.url(&format!("/api/v1/scans/{}/results?limit=500", first["id"].as_str().unwrap())))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let results: Value =
+        app.admin_json(&format!("/api/v1/scans/{}/results?limit=500", first["id"].as_str().unwrap())).await;
     assert_eq!(
         results["items"].as_array().unwrap().len() as i64,
         first["summary"]["total"].as_i64().unwrap()
     );
     // The fleet overview shows the failure next to the last known posture.
-    let fleet: Value = app.admin.get(app.url("/api/v1/fleet")).send().await.unwrap().json().await.unwrap();
+    let fleet: Value = app.admin_json("/api/v1/fleet").await;
     let me =
         fleet.as_array().unwrap().iter().find(|c| c["cluster_id"] == cluster.to_string()).unwrap().clone();
     assert_eq!(me["last_scan_state"], "failed");
     assert!(me["last_scan_error"].as_str().unwrap().contains("cannot reach"));
     assert_eq!(me["score"], first["summary"]["score"]);
     // Open findings of the first scan are still open: an outage is not a fix.
-    let open: Value = app
-        .admin
-        .get(app.url(&format!("/api/v1/findings?cluster={cluster}&limit=500")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let open: Value = app.admin_json(&format!("/api/v1/findings?cluster={cluster}&limit=500")).await;
     let open_count = first["summary"]["by_status"]["fail"].as_i64().unwrap()
         + first["summary"]["by_status"]["warn"].as_i64().unwrap();
     assert_eq!(open["items"].as_array().unwrap().len() as i64, open_count);
@@ -400,15 +353,7 @@ async fn scan_on_demand(app: &TestApp, cluster: &str) -> Value {
     eventually(90, "the scan to finish", || {
         let id = id.clone();
         async move {
-            let s: Value = app
-                .admin
-                .get(app.url(&format!("/api/v1/scans/{id}")))
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let s: Value = app.admin_json(&format!("/api/v1/scans/{id}")).await;
             matches!(s["state"].as_str(), Some("succeeded" | "partial" | "failed")).then_some(s)
         }
     })
@@ -445,20 +390,12 @@ async fn a_cluster_scanned_only_on_demand_shows_its_newest_results_in_the_fleet_
         assert_ne!(last["state"], "failed", "{last}");
     }
     r.shutdown().await;
-    let all: Value = app
-        .admin
-        .get(app.url(&format!("/api/v1/clusters/{cluster}/scans")))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let all: Value = app.admin_json(&format!("/api/v1/clusters/{cluster}/scans")).await;
     let triggers: Vec<&str> =
         all["items"].as_array().unwrap().iter().map(|s| s["trigger"].as_str().unwrap()).collect();
     assert_eq!(triggers, ["manual", "manual", "manual"], "no scheduled scan ran");
 
-    let fleet: Value = app.admin.get(app.url("/api/v1/fleet")).send().await.unwrap().json().await.unwrap();
+    let fleet: Value = app.admin_json("/api/v1/fleet").await;
     let me = fleet.as_array().unwrap().iter().find(|c| c["cluster_id"] == cluster.as_str()).unwrap().clone();
     assert!(me["score"].is_number(), "{me}");
     assert_eq!(me["score"], last["summary"]["score"]);
