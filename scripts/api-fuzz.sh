@@ -11,21 +11,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
-
-if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /var/cache/palisade-target ]; then
-  export CARGO_TARGET_DIR=/var/cache/palisade-target
-fi
-target="${CARGO_TARGET_DIR:-$root/target}"
+. scripts/common.sh
 examples="${EXAMPLES:-25}"
 seed="${SEED:-20261203}"
 
 # schemathesis from PyPI, in a virtualenv kept beside the build.
-venv="$target/tmp/schemathesis-venv"
-if [ ! -x "$venv/bin/schemathesis" ]; then
-  mkdir -p "$target/tmp"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'schemathesis==4.*'
-fi
+venv="$(pypi_venv schemathesis schemathesis 'schemathesis==4.*')"
 
 cargo build --quiet --bin palisade
 bin="$(cd "$target/debug" && pwd)/palisade"

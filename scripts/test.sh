@@ -4,10 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# Reuse a cargo target directory outside the clone when one exists (CI and sessions share it).
-if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /var/cache/palisade-target ]; then
-  export CARGO_TARGET_DIR=/var/cache/palisade-target
-fi
+# The cargo target directory (outside the clone when one exists).
+. scripts/common.sh
 
 # PostgreSQL: the tests create a fresh database per test on this server.
 export PALISADE_TEST_DATABASE_URL="${PALISADE_TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}"

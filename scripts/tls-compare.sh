@@ -13,18 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$(pwd)"
+. scripts/common.sh
 
-if [ -z "${CARGO_TARGET_DIR:-}" ] && [ -d /var/cache/palisade-target ]; then
-  export CARGO_TARGET_DIR=/var/cache/palisade-target
-fi
-target="${CARGO_TARGET_DIR:-$root/target}"
-
-venv="$target/tmp/sslyze-venv"
-if [ ! -x "$venv/bin/sslyze" ]; then
-  mkdir -p "$target/tmp"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q 'sslyze==6.*'
-fi
+venv="$(pypi_venv sslyze sslyze 'sslyze==6.*')"
 py="$venv/bin/python3"
 
 if [ -n "${PALISADE_BIN:-}" ]; then
