@@ -32,6 +32,8 @@ fn timed(bin: &Path, args: &[&str]) -> Measured {
         .arg("-v")
         .arg(bin)
         .args(args)
+        // Live scans probe the cluster's endpoints: loopback only, like everything a bench reaches.
+        .env("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()

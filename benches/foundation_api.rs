@@ -84,6 +84,7 @@ async fn main() -> anyhow::Result<()> {
         .current_dir(dir.path())
         .env("DATABASE_URL", url.as_str())
         .env("PALISADE__SECRETS__KEY", KEY_B64)
+        .env("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log_file)?)

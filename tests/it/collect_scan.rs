@@ -53,6 +53,7 @@ fn a_scan_that_cannot_run_exits_with_code_2_and_says_why() {
     let unreachable = Command::new(env!("CARGO_BIN_EXE_palisade"))
         .args(["scan", "--quiet", "--request-timeout", "2s", "--kubeconfig"])
         .arg(&kubeconfig)
+        .env("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128")
         .output()
         .unwrap();
     assert_eq!(unreachable.status.code(), Some(2));
@@ -129,6 +130,7 @@ async fn a_kubeconfig_naming_files_for_its_token_and_certificates_is_honoured_on
             .args(["scan", "--quiet", "--format", "json", "--request-timeout", "10s", "--context", context])
             .arg("--kubeconfig")
             .arg(&kubeconfig)
+            .env("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128")
             .output()
             .unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
