@@ -24,6 +24,8 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 # The probe tests judge a real etcd started three ways.
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
+# The SSH probe tests start real sshd with several configurations (ssh-keygen comes with it).
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 # PostgreSQL server, when none is installed and none answers.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && ! command -v pg_ctlcluster >/dev/null 2>&1; then
   need+=(postgresql)

@@ -92,6 +92,9 @@ pub enum Service {
     ControllerManager,
     #[serde(rename = "kube-scheduler")]
     Scheduler,
+    /// A node's SSH server.
+    #[serde(rename = "sshd")]
+    Ssh,
 }
 
 impl Service {
@@ -103,6 +106,7 @@ impl Service {
             Service::Kubelet => "kubelet",
             Service::ControllerManager => "kube-controller-manager",
             Service::Scheduler => "kube-scheduler",
+            Service::Ssh => "sshd",
         }
     }
 }
@@ -188,6 +192,77 @@ impl HttpProbe {
     }
 }
 
+/// The algorithms an SSH server offers that are weak, by kind (names only; the reasons are in
+/// `collect::probe::ssh::weakness`).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SshWeak {
+    pub kex: Vec<String>,
+    pub host_key: Vec<String>,
+    pub ciphers: Vec<String>,
+    pub macs: Vec<String>,
+}
+
+impl SshWeak {
+    pub fn is_empty(&self) -> bool {
+        self.kex.is_empty() && self.host_key.is_empty() && self.ciphers.is_empty() && self.macs.is_empty()
+    }
+
+    /// Every weak algorithm, by kind: `("kex", "diffie-hellman-group1-sha1")`.
+    pub fn all(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        [("kex", &self.kex), ("host_key", &self.host_key), ("ciphers", &self.ciphers), ("macs", &self.macs)]
+            .into_iter()
+            .flat_map(|(k, v)| v.iter().map(move |a| (k, a.as_str())))
+    }
+}
+
+/// One SSH server's facts (the stable JSON of `palisade probe ssh`, docs/probe-json.md): what its
+/// KEXINIT offers, and which user-authentication methods it offers to a user that does not exist
+/// and to `root` after a finished key exchange. No credential is ever sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct SshFacts {
+    pub endpoint: String,
+    pub reachable: bool,
+    /// Why the server could not be probed (unreachable, outside the egress policy, not SSH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The version line, e.g. `SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3`.
+    pub banner: Option<String>,
+    pub kex: Vec<String>,
+    pub host_key: Vec<String>,
+    pub ciphers: Vec<String>,
+    pub macs: Vec<String>,
+    pub weak: SshWeak,
+    /// The host key the server presented, as `ssh-keygen -l` prints it (`SHA256:…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_key_fingerprint: Option<String>,
+    /// Methods offered to a user that does not exist (`none` refused).
+    pub auth_methods: Option<Vec<String>>,
+    /// Methods offered to `root`.
+    pub root_auth_methods: Option<Vec<String>>,
+    /// `password` or `keyboard-interactive` is offered to either: password login is possible.
+    pub password_auth: Option<bool>,
+    /// The server let a user in with no authentication at all.
+    #[serde(default)]
+    pub none_accepted: bool,
+    /// Why the methods are not known (no key exchange in common, the server hung up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_error: Option<String>,
+}
+
+impl SshFacts {
+    /// The server was reached and spoke SSH.
+    pub fn probed(&self) -> bool {
+        self.reachable && self.reason.is_none()
+    }
+}
+
+/// An SSH server's facts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SshProbe {
+    pub target: ProbeTarget,
+    pub facts: SshFacts,
+}
+
 /// An endpoint Palisade chose not to dial, and why (it listens on its node's loopback only).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SkippedProbe {
@@ -207,6 +282,8 @@ pub struct Probes {
     pub tls: Vec<TlsProbe>,
     #[serde(default)]
     pub http: Vec<HttpProbe>,
+    #[serde(default)]
+    pub ssh: Vec<SshProbe>,
     #[serde(default)]
     pub skipped: Vec<SkippedProbe>,
 }

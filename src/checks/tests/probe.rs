@@ -63,6 +63,7 @@ fn probed(tls: Vec<TlsProbe>, http: Vec<HttpProbe>) -> Snapshot {
         state: EvidenceState::Complete,
         tls,
         http,
+        ssh: Vec::new(),
         skipped: Vec::new(),
     };
     snap

@@ -15,6 +15,7 @@ pub mod handshake;
 pub mod hello;
 pub mod plan;
 pub mod run;
+pub mod ssh;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

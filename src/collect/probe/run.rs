@@ -98,7 +98,14 @@ pub async fn run(
             &b.path,
         ))
     });
-    Probes { origin: Some(origin), state: EvidenceState::Complete, tls, http, skipped: plan.skipped }
+    Probes {
+        origin: Some(origin),
+        state: EvidenceState::Complete,
+        tls,
+        http,
+        ssh: Vec::new(),
+        skipped: plan.skipped,
+    }
 }
 
 /// One unauthenticated GET.
