@@ -62,6 +62,7 @@ async fn main() -> anyhow::Result<()> {
                 insecure_skip_tls_verify: false,
                 auth: palisade::collect::client::ClusterAuth::Token { token: format!("sa-token-{i}") },
             },
+            ssh_port: None,
         };
         clusters::register(&pool, &cipher, &new, &Actor::system()).await?;
     }

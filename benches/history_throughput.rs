@@ -55,6 +55,7 @@ async fn main() -> anyhow::Result<()> {
             group: None,
             enabled: true,
             credentials: handles[i % sims].credentials(),
+            ssh_port: None,
         };
         clusters::register(&pool, &cipher, &new, &Actor::system()).await?;
     }

@@ -85,6 +85,7 @@ async fn main() -> anyhow::Result<()> {
                 insecure_skip_tls_verify: false,
                 auth: palisade::domain::ClusterAuth::Token { token: format!("t-{i}") },
             },
+            ssh_port: None,
         };
         state.registry.register_cluster(&new, &Actor::system(), false).await?;
         servers.push(s);

@@ -242,6 +242,9 @@ pub struct SchedulerSettings {
     pub probe_concurrency: usize,
     /// Time allowed for each probe exchange, in milliseconds.
     pub probe_timeout_millis: u64,
+    /// The port of the nodes' SSH servers, probed at each node's address, for clusters that set
+    /// none of their own (0: do not probe SSH).
+    pub ssh_port: u16,
 }
 
 impl Default for SchedulerSettings {
@@ -263,6 +266,7 @@ impl Default for SchedulerSettings {
             probes: true,
             probe_concurrency: 64,
             probe_timeout_millis: 3000,
+            ssh_port: 22,
         }
     }
 }

@@ -21,7 +21,6 @@ use uuid::Uuid;
 use crate::checks::CheckOptions;
 use crate::collect::kube::{CollectError, LiveOptions, Progress, ProgressFn};
 pub use crate::config::SchedulerSettings;
-use crate::domain::ClusterCredentials;
 use crate::domain::Status;
 use crate::egress::Egress;
 use crate::registry::{Registry, RegistryError, Schedule};
@@ -64,10 +63,10 @@ pub trait Scanner: Send + Sync + 'static {
     ) -> BoxFuture<'static, Result<ScanOutcome, ScanFailure>>;
 }
 
-/// Loads what a live scan needs for one cluster: its name and decrypted credentials.
-pub type CredentialLoader = Arc<
-    dyn Fn(Uuid) -> BoxFuture<'static, Result<(String, ClusterCredentials), RegistryError>> + Send + Sync,
->;
+/// Loads what a live scan needs for one cluster: its name, decrypted credentials and probe
+/// settings.
+pub type CredentialLoader =
+    Arc<dyn Fn(Uuid) -> BoxFuture<'static, Result<crate::registry::ScanTarget, RegistryError>> + Send + Sync>;
 
 /// The server's scanner: collect the cluster live over its API, then run every check.
 pub struct LiveScanner {
@@ -123,7 +122,11 @@ impl Scanner for LiveScanner {
         let options = self.check_options.clone();
         let mut live = self.live.clone();
         Box::pin(async move {
-            let (name, creds) = load(cluster_id).await.map_err(ScanFailure::Credentials)?;
+            let target = load(cluster_id).await.map_err(ScanFailure::Credentials)?;
+            let (name, creds) = (target.name, target.credentials);
+            if let (Some(port), Some(probe)) = (target.ssh_port, live.probe.as_mut()) {
+                probe.ssh_port = (port != 0).then_some(port);
+            }
             live.progress = Some(progress_reporter(progress.clone()));
             let snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
             let objects = progress.borrow().done;
@@ -206,6 +209,7 @@ impl Scheduler {
             concurrency: settings.probe_concurrency.max(1),
             timeout: Duration::from_millis(settings.probe_timeout_millis.max(1)),
             ca_pem: None,
+            ssh_port: (settings.ssh_port != 0).then_some(settings.ssh_port),
         });
         let scanner = LiveScanner::new(load, CheckOptions::default(), timeout, egress, probe);
         Self::new(pool, settings, Arc::new(scanner))

@@ -10,7 +10,7 @@
 //! Check ids are `PAL-<AREA>-<NNN>` and never reused. Ranges, so engineers adding checks do not
 //! collide: `001–099` control-plane and kubelet configuration (this module's `apiserver`, `etcd`,
 //! `controlplane`, `kubelet`); `PAL-AUTHZ-1NN` RBAC findings (`rbac`); `PAL-NET-NNN` network
-//! findings (`network`); `PAL-HOST-1NN` host probes; `PAL-TLS-2NN` and `PAL-AUTHN-2NN` what live
+//! findings (`network`); `PAL-HOST-1NN` host probes (`host`); `PAL-TLS-2NN` and `PAL-AUTHN-2NN` what live
 //! probes of the endpoints saw (`probe`).
 
 pub mod apiserver;
@@ -18,6 +18,7 @@ pub mod component;
 pub mod controlplane;
 pub mod etcd;
 pub mod eval;
+pub mod host;
 pub mod kubelet;
 pub mod probe;
 #[cfg(test)]
@@ -195,7 +196,7 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let groups: [&'static [Check]; 11] = [
+    let groups: [&'static [Check]; 12] = [
         apiserver::FLAG_CHECKS,
         apiserver::CUSTOM_CHECKS,
         etcd::CHECKS,
@@ -207,6 +208,7 @@ pub fn catalog() -> Vec<&'static Check> {
         rbac::CHECKS,
         &network::CHECKS,
         probe::CHECKS,
+        host::CHECKS,
     ];
     groups.into_iter().flatten().collect()
 }

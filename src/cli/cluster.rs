@@ -71,6 +71,10 @@ pub struct AddArgs {
     /// Do not probe GET /version after registering.
     #[arg(long)]
     pub no_check: bool,
+    /// The port of the nodes' SSH servers for the SSH probe (default: the server's `[scheduler]
+    /// ssh_port`; 0: do not probe SSH).
+    #[arg(long, value_name = "PORT")]
+    pub ssh_port: Option<u16>,
 }
 
 fn read(path: &PathBuf, what: &str) -> anyhow::Result<String> {
@@ -124,6 +128,7 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
                     group: args.group.clone(),
                     enabled: !args.disabled,
                     credentials: credentials(args)?,
+                    ssh_port: args.ssh_port,
                 };
                 let c = registry.register_cluster(&new, &Actor::cli(), !args.no_check).await?;
                 println!("registered {} ({}) id {}", c.name, c.server_url, c.id);

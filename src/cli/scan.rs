@@ -69,6 +69,9 @@ pub struct ScanArgs {
     /// Time allowed for each probe exchange.
     #[arg(long, default_value = "3s", value_parser = humantime::parse_duration)]
     pub probe_timeout: Duration,
+    /// The port of the nodes' SSH servers, probed at each node's address (0: do not probe SSH).
+    #[arg(long, default_value_t = 22, value_name = "PORT")]
+    pub ssh_port: u16,
 }
 
 /// Where a scan reads its cluster from.
@@ -115,7 +118,9 @@ impl ScanArgs {
                 ),
                 None => None,
             };
-            opts.probe = Some(ProbeOptions { timeout: self.probe_timeout, ca_pem, ..Default::default() });
+            let ssh_port = (self.ssh_port != 0).then_some(self.ssh_port);
+            opts.probe =
+                Some(ProbeOptions { timeout: self.probe_timeout, ca_pem, ssh_port, ..Default::default() });
         }
         Ok(opts)
     }

@@ -404,7 +404,10 @@ pub async fn probe_snapshot(
     options: &super::probe::ProbeOptions,
     progress: Option<&ProgressFn>,
 ) -> crate::snapshot::probe::Probes {
-    let plan = super::probe::plan(snapshot, api_url);
+    let mut plan = super::probe::plan(snapshot, api_url);
+    if let Some(port) = options.ssh_port {
+        plan.ssh_nodes(snapshot, port);
+    }
     let report = |done, total| {
         if let Some(p) = progress {
             p(&Progress::Probing { done, total });

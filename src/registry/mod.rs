@@ -22,6 +22,15 @@ use crate::store::clusters::{self, Cluster, NewCluster};
 use crate::store::scans::{self, ScheduleSpec};
 use crate::store::StoreError;
 
+/// What a live scan of one cluster needs.
+#[derive(Debug, Clone)]
+pub struct ScanTarget {
+    pub name: String,
+    pub credentials: ClusterCredentials,
+    /// The cluster's own SSH port (`None`: the server's default; `Some(0)`: not probed).
+    pub ssh_port: Option<u16>,
+}
+
 /// What can go wrong in the registry.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
@@ -120,10 +129,14 @@ impl Registry {
         Ok(clusters::load_credentials(&self.pool, &self.cipher, id).await?)
     }
 
-    /// What a live scan needs: the cluster's name and decrypted credentials.
-    pub async fn scan_target(&self, id: Uuid) -> Result<(String, ClusterCredentials), RegistryError> {
+    /// What a live scan needs: the cluster's name, decrypted credentials and probe settings.
+    pub async fn scan_target(&self, id: Uuid) -> Result<ScanTarget, RegistryError> {
         let cluster = clusters::get(&self.pool, id).await?.ok_or(RegistryError::ClusterGone(id))?;
-        Ok((cluster.name, self.cluster_credentials(id).await?))
+        Ok(ScanTarget {
+            credentials: self.cluster_credentials(id).await?,
+            ssh_port: cluster.ssh_port.and_then(|p| u16::try_from(p).ok()),
+            name: cluster.name,
+        })
     }
 
     /// A stored schedule as a [`Schedule`], with the default interval when it names none.

@@ -49,7 +49,12 @@ impl DemoFleet {
             let creds = sim.credentials();
             let actor = Actor::system();
             let cluster = match clusters::get_by_name(&registry.pool, name.as_str()).await? {
-                Some(existing) => registry.replace_credentials(existing.id, &creds, &actor).await?,
+                Some(existing) => {
+                    // A new simulator: new credentials, and its SSH stand-ins on a new port.
+                    let patch = clusters::ClusterPatch { ssh_port: Some(sim.ssh_port), ..Default::default() };
+                    clusters::update(&registry.pool, existing.id, &patch, &actor).await?;
+                    registry.replace_credentials(existing.id, &creds, &actor).await?
+                }
                 None => {
                     let labels = Labels::try_from(BTreeMap::from([
                         ("demo".to_string(), "true".to_string()),
@@ -62,6 +67,7 @@ impl DemoFleet {
                         group: Some("demo".parse().map_err(anyhow::Error::msg)?),
                         enabled: true,
                         credentials: creds,
+                        ssh_port: sim.ssh_port,
                     };
                     registry.register_cluster(&new, &actor, true).await?
                 }

@@ -15,7 +15,9 @@
 //!   etcd CA, requiring client certificates when `--client-cert-auth` / `--peer-client-cert-auth`
 //!   say so, or over plain HTTP for `http://` URLs;
 //! - the API server's insecure port when its flags open one off loopback;
-//! - the controller-manager's and scheduler's secure ports when bound off loopback.
+//! - the controller-manager's and scheduler's secure ports when bound off loopback;
+//! - an SSH stand-in ([`super::ssh`]) offering the sample's algorithms and methods, on one port
+//!   shared by every node (random per simulator: port 22 needs root).
 //!
 //! Nothing is served on addresses the sample does not name: a closed port is what the probe must
 //! find there.
@@ -42,11 +44,11 @@ use crate::snapshot::Flags;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
     /// `kubelet`, `kubelet-read-only`, `etcd`, `etcd-peer`, `kube-apiserver-insecure`,
-    /// `kube-controller-manager`, `kube-scheduler`.
+    /// `kube-controller-manager`, `kube-scheduler`, `sshd`.
     pub service: &'static str,
     pub node: String,
     pub addr: SocketAddr,
-    /// `https` or `http`.
+    /// `https`, `http` or `ssh`.
     pub scheme: &'static str,
 }
 
@@ -57,6 +59,7 @@ enum Answer {
     Etcd,
     ApiInsecure { version: Bytes },
     Healthz,
+    Ssh(Arc<super::ssh::Profile>),
 }
 
 struct Spec {
@@ -102,11 +105,19 @@ pub fn start(
         let to: BTreeMap<String, IpAddr> =
             names.iter().enumerate().map(|(i, n)| (n.clone(), node_address(i, base))).collect();
         Arc::make_mut(cluster).move_nodes(&to);
-        let specs = specs(cluster, &to, pki, &etcd_ca)?;
+        let ssh_port = {
+            use rand::Rng;
+            rand::thread_rng().gen_range(20_000..60_000)
+        };
+        let specs = specs(cluster, &to, pki, &etcd_ca, ssh_port)?;
         match bind(&specs) {
             Ok(listeners) => {
                 let endpoints = specs.iter().map(|s| s.endpoint.clone()).collect();
                 for (spec, listener) in specs.into_iter().zip(listeners) {
+                    if let Answer::Ssh(profile) = &*spec.answer {
+                        tokio::spawn(super::ssh::serve(listener, Arc::clone(profile), shutdown.clone()));
+                        continue;
+                    }
                     tokio::spawn(serve(
                         listener,
                         spec.tls.map(TlsAcceptor::from),
@@ -177,8 +188,10 @@ fn specs(
     to: &BTreeMap<String, IpAddr>,
     pki: &Pki,
     etcd_ca: &Authority,
+    ssh_port: u16,
 ) -> Result<Vec<Spec>, SimError> {
     let mut specs = Vec::new();
+    let ssh = cluster.settings.ssh.clone().unwrap_or_default();
     let nodes: HashMap<String, Value> = cluster
         .objects_in("nodes", "")
         .into_iter()
@@ -197,6 +210,19 @@ fn specs(
         if to.keys().any(|n| open(configs.get(n.as_str()))) { pods_by_node(cluster) } else { HashMap::new() };
     let stamp = chrono::Utc::now().timestamp();
     for (name, ip) in to {
+        if !ssh.disabled {
+            let profile = super::ssh::Profile::new(&ssh).map_err(SimError::Config)?;
+            specs.push(Spec {
+                endpoint: Endpoint {
+                    service: "sshd",
+                    node: name.clone(),
+                    addr: SocketAddr::new(*ip, ssh_port),
+                    scheme: "ssh",
+                },
+                tls: None,
+                answer: Arc::new(Answer::Ssh(Arc::new(profile))),
+            });
+        }
         let kc = configs.get(name.as_str());
         let port = nodes
             .get(name)
@@ -408,6 +434,8 @@ fn answer(a: &Answer, path: &str, authenticated: bool) -> Response<Body> {
             "/healthz" => reply(StatusCode::OK, "text/plain; charset=utf-8", "ok"),
             _ => not_found(),
         },
+        // Served by `super::ssh`, never as HTTP.
+        Answer::Ssh(_) => reply(StatusCode::BAD_REQUEST, "text/plain; charset=utf-8", "not HTTP"),
         Answer::Healthz => match path {
             "/healthz" => reply(StatusCode::OK, "text/plain; charset=utf-8", "ok"),
             _ => reply(StatusCode::FORBIDDEN, "text/plain; charset=utf-8", "forbidden"),

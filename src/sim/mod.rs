@@ -25,6 +25,7 @@ pub mod resources;
 pub mod sample;
 pub mod server;
 pub mod settings;
+pub mod ssh;
 pub mod store;
 pub mod table;
 pub mod tls;
@@ -184,6 +185,7 @@ impl SimServer {
             client_key_pem: pki.client_key_pem.clone(),
             faults,
             state,
+            ssh_port: endpoints.iter().find(|e| e.service == "sshd").map(|e| e.addr.port()),
             endpoints,
             shutdown: tx,
             task: Some(task),
@@ -213,6 +215,8 @@ pub struct SimHandle {
     pub client_key_pem: String,
     /// The node endpoints served on loopback (kubelets, etcd, plain-text ports), see [`endpoints`].
     pub endpoints: Vec<endpoints::Endpoint>,
+    /// The port every node's SSH stand-in listens on ([`ssh`]), when they have one.
+    pub ssh_port: Option<u16>,
     faults: Arc<faults::Faults>,
     state: Arc<server::State>,
     shutdown: watch::Sender<bool>,

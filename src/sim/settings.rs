@@ -14,6 +14,9 @@
 //!   allow: ["*"]            # what system:anonymous may read beyond /version and health
 //! faults:
 //!   - {resource: pods, latencyMs: 200}
+//! ssh:                      # the nodes' SSH servers (see sim::ssh)
+//!   passwordAuthentication: true
+//!   addCiphers: [3des-cbc]
 //! ```
 
 use serde::{Deserialize, Serialize};
@@ -48,6 +51,10 @@ pub struct SimSettings {
     /// Free text shown in `palisade sim` output (what the sample is for).
     #[serde(default)]
     pub description: Option<String>,
+    /// The nodes' SSH servers ([`super::ssh::SshSettings`]; default: OpenSSH 9.2's defaults
+    /// with password login off).
+    #[serde(default)]
+    pub ssh: Option<super::ssh::SshSettings>,
 }
 
 /// One identity in `sim.yaml`.

@@ -44,6 +44,10 @@ pub struct Cluster {
     /// Set while the cluster's newest scan is quarantined (it crashed or hung every replica that
     /// ran it): the reason, in words. Cleared when the next scan starts.
     pub quarantined: Option<String>,
+    /// The port of the nodes' SSH servers for the SSH probe; `null`: the server's default
+    /// (`[scheduler] ssh_port`, 22); `0`: SSH is not probed.
+    #[schema(minimum = 0, maximum = 65535)]
+    pub ssh_port: Option<i32>,
 }
 
 /// What to register.
@@ -54,6 +58,8 @@ pub struct NewCluster {
     pub group: Option<GroupName>,
     pub enabled: bool,
     pub credentials: ClusterCredentials,
+    /// The nodes' SSH port (`None`: the server's default; `Some(0)`: not probed).
+    pub ssh_port: Option<u16>,
 }
 
 /// Filters and cursor for listing clusters (ordered by name).
@@ -78,10 +84,12 @@ pub struct ClusterPatch {
     /// `Some(None)` clears the group.
     pub group: Option<Option<GroupName>>,
     pub enabled: Option<bool>,
+    /// `Some(None)` goes back to the server's default SSH port.
+    pub ssh_port: Option<Option<u16>>,
 }
 
 const COLUMNS: &str =
-    "id, name, server_url, auth_kind, labels, cluster_group, enabled, insecure_skip_tls_verify, \
+    "id, name, server_url, auth_kind, labels, cluster_group, enabled, insecure_skip_tls_verify, ssh_port, \
      created_at, updated_at, last_checked_at, last_reachable, last_server_version, last_error, \
      (SELECT q.error FROM cluster_scan_state qs JOIN scans q ON q.id = qs.last_scan_id \
       WHERE qs.cluster_id = clusters.id AND q.quarantined) AS quarantined";
@@ -109,7 +117,8 @@ pub async fn register(
     let mut tx = pool.begin().await?;
     let cluster: Cluster = sqlx::query_as(&format!(
         "INSERT INTO clusters (id, name, server_url, auth_kind, labels, cluster_group, enabled, credentials, \
-         credentials_key_id, insecure_skip_tls_verify) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {COLUMNS}"
+         credentials_key_id, insecure_skip_tls_verify, ssh_port) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         RETURNING {COLUMNS}"
     ))
     .bind(Uuid::now_v7())
     .bind(new.name.as_str())
@@ -121,6 +130,7 @@ pub async fn register(
     .bind(sealed)
     .bind(key_id)
     .bind(new.credentials.insecure_skip_tls_verify)
+    .bind(new.ssh_port.map(i32::from))
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| name_conflict(e, new.name.as_str()))?;
@@ -294,7 +304,7 @@ pub async fn update(
     let cluster: Option<Cluster> = sqlx::query_as(&format!(
         "UPDATE clusters SET name = coalesce($2, name), labels = coalesce($3, labels), \
          cluster_group = CASE WHEN $4 THEN $5 ELSE cluster_group END, enabled = coalesce($6, enabled), \
-         updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+         ssh_port = CASE WHEN $7 THEN $8 ELSE ssh_port END, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(patch.name.as_ref().map(|n| n.as_str()))
@@ -302,6 +312,8 @@ pub async fn update(
     .bind(patch.group.is_some())
     .bind(patch.group.as_ref().and_then(|g| g.as_ref().map(|g| g.as_str())))
     .bind(patch.enabled)
+    .bind(patch.ssh_port.is_some())
+    .bind(patch.ssh_port.flatten().map(i32::from))
     .fetch_optional(&mut *tx)
     .await
     .map_err(|e| name_conflict(e, patch.name.as_ref().map(|n| n.as_str()).unwrap_or("")))?;
@@ -319,6 +331,9 @@ pub async fn update(
     }
     if let Some(e) = patch.enabled {
         changed.insert("enabled".into(), serde_json::json!(e));
+    }
+    if patch.ssh_port.is_some() {
+        changed.insert("ssh_port".into(), serde_json::json!(cluster.ssh_port));
     }
     audit::record(&mut *tx, actor, "cluster.update", Some(&cluster.name), changed.into()).await?;
     tx.commit().await?;

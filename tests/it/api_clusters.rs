@@ -336,6 +336,26 @@ async fn an_editor_relabels_disables_and_deletes_a_cluster_keeping_history_unles
         .unwrap();
     assert!(c["group"].is_null());
 
+    // The nodes' SSH port: set, out of range refused, back to the server's default with null.
+    let patch = |body: Value| {
+        let (editor, url) = (editor.clone(), app.url(&format!("/api/v1/clusters/{id}")));
+        async move { editor.patch(url).json(&body).send().await.unwrap() }
+    };
+    let c: Value = patch(json!({"ssh_port": 2222})).await.json().await.unwrap();
+    assert_eq!(c["ssh_port"], 2222);
+    assert_eq!(c["labels"]["environment"], "prod", "other fields stay");
+    let refused = patch(json!({"ssh_port": 70000})).await;
+    assert_eq!(refused.status(), 400);
+    let c: Value = patch(json!({"ssh_port": null})).await.json().await.unwrap();
+    assert!(c["ssh_port"].is_null(), "{c}");
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_log WHERE action = 'cluster.update' AND detail ? 'ssh_port'",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 2);
+
     // Deleting without purge keeps the row (history stays readable) and frees the name.
     assert_eq!(editor.delete(app.url(&format!("/api/v1/clusters/{id}"))).send().await.unwrap().status(), 204);
     assert_eq!(editor.get(app.url(&format!("/api/v1/clusters/{id}"))).send().await.unwrap().status(), 404);

@@ -61,6 +61,7 @@ pub(crate) async fn register(pool: &PgPool, cipher: &Cipher, name: &str, sim: &S
         group: None,
         enabled: true,
         credentials: sim.credentials(),
+        ssh_port: None,
     };
     clusters::register(pool, cipher, &new, &Actor::system()).await.expect("registered").id
 }

@@ -21,12 +21,18 @@ async fn sim(name: &str) -> SimHandle {
     SimServer::start(SimConfig::new(data)).await.expect("the simulator starts")
 }
 
-fn probing() -> LiveOptions {
+/// Live options that probe, the nodes' SSH at the simulator's stand-in port.
+fn probing(sim: &SimHandle) -> LiveOptions {
+    assert!(sim.ssh_port.is_some(), "the simulator serves SSH on its nodes");
     LiveOptions {
         request_timeout: Duration::from_secs(5),
         scan_timeout: Duration::from_secs(60),
         egress: palisade::egress::Egress::loopback_only(),
-        probe: Some(ProbeOptions { timeout: Duration::from_secs(2), ..Default::default() }),
+        probe: Some(ProbeOptions {
+            timeout: Duration::from_secs(2),
+            ssh_port: sim.ssh_port,
+            ..Default::default()
+        }),
         ..Default::default()
     }
 }
@@ -49,7 +55,7 @@ async fn the_legacy_sample_probed_live_shows_its_open_ports_anonymous_kubelets_a
     // and readOnlyPort 10255, etcd over http://, the insecure port 8080 on 0.0.0.0.
     let kubelets = sim.endpoints.iter().filter(|e| e.service == "kubelet").count();
     assert_eq!(kubelets, 3, "{:?}", sim.endpoints);
-    let snap = kube::collect("legacy", &sim.credentials(), probing()).await.unwrap();
+    let snap = kube::collect("legacy", &sim.credentials(), probing(&sim)).await.unwrap();
     assert!(snap.probes.state.is_complete());
     for node in &snap.nodes.items {
         assert!(node.address().unwrap().starts_with("127."), "{node:?} is not on loopback");
@@ -99,12 +105,27 @@ async fn the_legacy_sample_probed_live_shows_its_open_ports_anonymous_kubelets_a
     );
     // Every probe result says it came from a probe.
     assert!(protocols.iter().all(|r| r.source == Some(palisade::snapshot::Source::Probe)));
+
+    // sim.yaml turns password login on and adds broken algorithms back on every node's SSH.
+    assert_eq!(snap.probes.ssh.len(), 3, "{:#?}", snap.probes.ssh);
+    let passwords = results(&snap, "PAL-HOST-101");
+    assert_eq!(passwords.len(), 3);
+    for r in &passwords {
+        assert_eq!((r.status, r.resource.kind.as_str()), (Status::Fail, "Node"), "{r:?}");
+        assert!(r.evidence.contains("accepts passwords: it offers publickey,password"), "{}", r.evidence);
+    }
+    for r in results(&snap, "PAL-HOST-104") {
+        assert_eq!(r.status, Status::Fail);
+        for weak in ["diffie-hellman-group1-sha1", "ssh-rsa", "3des-cbc", "hmac-md5"] {
+            assert!(r.evidence.contains(weak), "{weak} missing: {}", r.evidence);
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_hardened_sample_passes_its_probes() {
     let sim = sim("hardened").await;
-    let snap = kube::collect("hardened", &sim.credentials(), probing()).await.unwrap();
+    let snap = kube::collect("hardened", &sim.credentials(), probing(&sim)).await.unwrap();
     let statuses = |id: &str| -> Vec<Status> { results(&snap, id).into_iter().map(|r| r.status).collect() };
     // Anonymous requests to each of 6 kubelets are refused (anonymous auth off: 401).
     let kubelet_anon = results(&snap, "PAL-AUTHN-205");
@@ -142,6 +163,10 @@ async fn the_hardened_sample_passes_its_probes() {
     // The flags and what the endpoints do agree.
     assert_eq!(statuses("PAL-AUTHN-202"), vec![Status::Pass], "{:#?}", results(&snap, "PAL-AUTHN-202"));
     assert!(statuses("PAL-TLS-201").iter().all(|s| *s == Status::Pass));
+    // Keys only, modern algorithms only, on all six nodes.
+    for id in ["PAL-HOST-101", "PAL-HOST-102", "PAL-HOST-103", "PAL-HOST-104"] {
+        assert_eq!(statuses(id), vec![Status::Pass; 6], "{id}: {:#?}", results(&snap, id));
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +174,7 @@ async fn the_default_kubeadm_api_server_shows_only_public_info_to_anonymous_call
     // kubeadm leaves --anonymous-auth at its default (true): /version and /healthz answer anyone,
     // discovery and objects are forbidden to system:anonymous.
     let sim = sim("kubeadm-default").await;
-    let snap = kube::collect("kubeadm-default", &sim.credentials(), probing()).await.unwrap();
+    let snap = kube::collect("kubeadm-default", &sim.credentials(), probing(&sim)).await.unwrap();
     let code = |path: &str| {
         snap.probes
             .http
@@ -163,6 +188,17 @@ async fn the_default_kubeadm_api_server_shows_only_public_info_to_anonymous_call
     // kubeadm's kubelets: anonymous auth off (401), serving certificates self-signed.
     assert!(results(&snap, "PAL-AUTHN-205").iter().all(|r| r.status == Status::Pass));
     assert!(by_kind(&results(&snap, "PAL-TLS-206"), "kubelet").iter().all(|r| r.status == Status::Fail));
+    // Password login is off but for root, as a `Match User root` block allows it.
+    let passwords = results(&snap, "PAL-HOST-101");
+    assert!(!passwords.is_empty());
+    for r in &passwords {
+        assert_eq!(r.status, Status::Fail);
+        assert!(r.evidence.contains("a Match block lets root use one"), "{}", r.evidence);
+    }
+    // OpenSSH's defaults offer the NIST curves and SHA-1 MACs.
+    assert!(results(&snap, "PAL-HOST-104")
+        .iter()
+        .all(|r| r.status == Status::Fail && r.evidence.contains("hmac-sha1")));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -309,7 +345,7 @@ fn scan_with_probes(dump_dir: &Path) -> Vec<Value> {
     let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
         .args(["scan", "--from"])
         .arg(dump_dir)
-        .args(["--probe", "--probe-timeout", "2s", "--format", "json", "--quiet"])
+        .args(["--probe", "--probe-timeout", "2s", "--format", "json", "--quiet", "--ssh-port", "0"])
         .env("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128")
         .output()
         .unwrap();

@@ -195,3 +195,68 @@ fn the_cli_prints_the_documented_json_and_exits_2_when_it_cannot_probe() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["reachable"], false);
 }
+
+/// `palisade scan --from DIR --probe --ssh-port PORT` on a dump of one node at 127.0.0.1.
+fn offline_scan(port: u16) -> Vec<Value> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("nodes.yaml"),
+        "apiVersion: v1\nkind: Node\nmetadata: {name: node-1}\nstatus:\n  addresses:\n  - {type: InternalIP, address: 127.0.0.1}\n  daemonEndpoints:\n    kubeletEndpoint: {Port: 1}\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["scan", "--from"])
+        .arg(dir.path())
+        .args(["--probe", "--probe-timeout", "3s", "--format", "json", "--quiet", "--ssh-port"])
+        .arg(port.to_string())
+        .env("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    report["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["check_id"].as_str().unwrap().starts_with("PAL-HOST-1"))
+        .cloned()
+        .collect()
+}
+
+fn verdict<'a>(results: &'a [Value], id: &str) -> &'a Value {
+    let of: Vec<&Value> = results.iter().filter(|r| r["check_id"] == id).collect();
+    assert_eq!(of.len(), 1, "{id}: {of:#?}");
+    of[0]
+}
+
+#[test]
+fn an_offline_scan_with_probe_judges_each_nodes_real_sshd() {
+    let dir = tempfile::tempdir().unwrap();
+    let open = Sshd::start(dir.path(), "PasswordAuthentication yes\nKbdInteractiveAuthentication no\n");
+    let results = offline_scan(open.port);
+    let r = verdict(&results, "PAL-HOST-101");
+    assert_eq!(r["status"], "fail", "{r:#}");
+    assert_eq!(r["resource"]["name"], "node-1");
+    assert!(r["evidence"].as_str().unwrap().contains("offers publickey,password"), "{r:#}");
+    assert_eq!(verdict(&results, "PAL-HOST-102")["status"], "pass");
+    assert_eq!(verdict(&results, "PAL-HOST-103")["status"], "pass");
+    assert_eq!(verdict(&results, "PAL-HOST-104")["status"], "fail");
+
+    let hardened = Sshd::start(
+        dir.path(),
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nKexAlgorithms curve25519-sha256\n\
+         HostKeyAlgorithms ssh-ed25519\nCiphers aes256-gcm@openssh.com\nMACs hmac-sha2-256-etm@openssh.com\n",
+    );
+    let results = offline_scan(hardened.port);
+    for id in ["PAL-HOST-101", "PAL-HOST-102", "PAL-HOST-103", "PAL-HOST-104"] {
+        assert_eq!(verdict(&results, id)["status"], "pass", "{id}: {results:#?}");
+    }
+
+    // Nothing listens: every SSH check is unknown with the reason, never a pass.
+    let results = offline_scan(crate::sshd_support::free_port());
+    for id in ["PAL-HOST-101", "PAL-HOST-104"] {
+        let r = verdict(&results, id);
+        assert_eq!(r["status"], "unknown", "{r:#}");
+        assert!(r["evidence"].as_str().unwrap().contains("could not be probed"), "{r:#}");
+    }
+}

@@ -15,6 +15,7 @@ mod flags;
 mod host;
 mod probe;
 mod sources;
+mod ssh;
 mod tls;
 
 type Build = fn() -> Snapshot;
@@ -37,7 +38,7 @@ const SCHED: ComponentKind = ComponentKind::KubeScheduler;
 
 /// Every area's cases.
 fn cases() -> Vec<Case> {
-    [authn::cases(), authz::cases(), tls::cases(), host::cases(), probe::cases()]
+    [authn::cases(), authz::cases(), tls::cases(), host::cases(), probe::cases(), ssh::cases()]
         .into_iter()
         .flatten()
         .collect()

@@ -37,6 +37,8 @@ pub struct HttpAsk {
 pub struct Plan {
     pub tls: Vec<ProbeTarget>,
     pub http: Vec<HttpAsk>,
+    /// Nodes' SSH servers ([`Plan::ssh_nodes`]).
+    pub ssh: Vec<ProbeTarget>,
     pub skipped: Vec<SkippedProbe>,
 }
 
@@ -62,7 +64,29 @@ impl Plan {
 
     /// How many connections' worth of work the plan is (for progress).
     pub fn len(&self) -> usize {
-        self.tls.len() + self.http.len()
+        self.tls.len() + self.http.len() + self.ssh.len()
+    }
+
+    /// Add every node's SSH server at `port`: its InternalIP, else its ExternalIP (issue 14).
+    pub fn ssh_nodes(&mut self, snapshot: &Snapshot, port: u16) {
+        for node in &snapshot.nodes.items {
+            let mut target = ProbeTarget {
+                service: Service::Ssh,
+                node: Some(node.name.clone()),
+                host: String::new(),
+                port,
+                basis: format!("the address node {} reports and the cluster's SSH port", node.name),
+            };
+            match node.address() {
+                Some(address) => {
+                    target.host = address.to_string();
+                    if !self.ssh.contains(&target) {
+                        self.ssh.push(target);
+                    }
+                }
+                None => self.skip(target, format!("node {} reports no InternalIP or ExternalIP", node.name)),
+            }
+        }
     }
 
     pub fn is_empty(&self) -> bool {

@@ -16,7 +16,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use super::plan::{HttpAsk, Plan};
 use super::{probe_tls, TlsTarget};
 use crate::egress::Egress;
-use crate::snapshot::probe::{HttpProbe, Probes, TlsProbe};
+use crate::snapshot::probe::{HttpProbe, Probes, SshProbe, TlsProbe};
 use crate::snapshot::{EvidenceState, Origin, Source};
 use crate::telemetry;
 
@@ -29,11 +29,13 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     /// The cluster CA: certificates are `verified` against it.
     pub ca_pem: Option<String>,
+    /// The port of the nodes' SSH servers (`None`: SSH is not probed).
+    pub ssh_port: Option<u16>,
 }
 
 impl Default for ProbeOptions {
     fn default() -> Self {
-        Self { concurrency: 64, timeout: Duration::from_secs(3), ca_pem: None }
+        Self { concurrency: 64, timeout: Duration::from_secs(3), ca_pem: None, ssh_port: Some(22) }
     }
 }
 
@@ -82,7 +84,18 @@ pub async fn run(
     }))
     .buffer_unordered(bound)
     .collect::<Vec<_>>();
-    let (mut tls, mut http) = tokio::join!(tls, http);
+    let ssh = futures::stream::iter(plan.ssh.into_iter().map(|target| {
+        let tick = &tick;
+        async move {
+            let facts = super::ssh::probe_ssh(egress, &target.host, target.port, opts.timeout).await;
+            tick();
+            SshProbe { target, facts }
+        }
+    }))
+    .buffer_unordered(bound)
+    .collect::<Vec<_>>();
+    let (mut tls, mut http, mut ssh) = tokio::join!(tls, http, ssh);
+    ssh.sort_by(|a, b| (&a.target.node, a.target.endpoint()).cmp(&(&b.target.node, b.target.endpoint())));
     tls.sort_by(|a, b| {
         (a.target.service, &a.target.node, a.target.endpoint()).cmp(&(
             b.target.service,
@@ -98,14 +111,7 @@ pub async fn run(
             &b.path,
         ))
     });
-    Probes {
-        origin: Some(origin),
-        state: EvidenceState::Complete,
-        tls,
-        http,
-        ssh: Vec::new(),
-        skipped: plan.skipped,
-    }
+    Probes { origin: Some(origin), state: EvidenceState::Complete, tls, http, ssh, skipped: plan.skipped }
 }
 
 /// One unauthenticated GET.

@@ -118,6 +118,10 @@ pub struct RegisterCluster {
     #[serde(default = "yes")]
     pub check_connectivity: bool,
     pub credentials: ClusterSource,
+    /// The port of the nodes' SSH servers for the SSH probe (default: the server's, 22; 0: do
+    /// not probe SSH).
+    #[schema(minimum = 0, maximum = 65535)]
+    pub ssh_port: Option<u16>,
 }
 
 fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -139,6 +143,10 @@ pub struct UpdateCluster {
     #[schema(value_type = Option<String>)]
     pub group: Option<Option<GroupName>>,
     pub enabled: Option<bool>,
+    /// The nodes' SSH port (0: do not probe SSH); `null` goes back to the server's default.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<u16>, minimum = 0, maximum = 65535)]
+    pub ssh_port: Option<Option<u16>>,
 }
 
 /// Listing filters.
@@ -218,6 +226,7 @@ pub async fn register_cluster(
         group: body.group,
         enabled: body.enabled,
         credentials: body.credentials.into_credentials()?,
+        ssh_port: body.ssh_port,
     };
     let cluster = state.register_cluster(&new, &who.actor(), body.check_connectivity).await?;
     Ok(HttpResponse::Created().json(cluster))
@@ -263,7 +272,13 @@ pub async fn update_cluster(
 ) -> Result<web::Json<Cluster>, ApiError> {
     who.require(Role::Editor)?;
     let b = body.into_inner();
-    let patch = ClusterPatch { name: b.name, labels: b.labels, group: b.group, enabled: b.enabled };
+    let patch = ClusterPatch {
+        name: b.name,
+        labels: b.labels,
+        group: b.group,
+        enabled: b.enabled,
+        ssh_port: b.ssh_port,
+    };
     Ok(web::Json(clusters::update(&state.pool, *id, &patch, &who.actor()).await?))
 }
 

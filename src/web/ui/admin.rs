@@ -478,6 +478,7 @@ fn parse_register(f: &HashMap<String, String>) -> Result<NewCluster, String> {
         group: parse_group(get("group"))?,
         enabled: true,
         credentials,
+        ssh_port: None,
     })
 }
 
