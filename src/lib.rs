@@ -4,6 +4,7 @@
 //! into results, the store keeps the history, and the web layer serves the dashboard and API.
 #![forbid(unsafe_code)]
 
+pub mod agent;
 pub mod analysis;
 pub mod checks;
 pub mod cli;

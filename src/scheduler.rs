@@ -123,12 +123,13 @@ impl Scanner for LiveScanner {
         let mut live = self.live.clone();
         Box::pin(async move {
             let target = load(cluster_id).await.map_err(ScanFailure::Credentials)?;
-            let (name, creds) = (target.name, target.credentials);
+            let (name, creds, hosts) = (target.name, target.credentials, target.hosts);
             if let (Some(port), Some(probe)) = (target.ssh_port, live.probe.as_mut()) {
                 probe.ssh_port = (port != 0).then_some(port);
             }
             live.progress = Some(progress_reporter(progress.clone()));
-            let snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
+            let mut snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
+            snapshot.hosts = crate::snapshot::host::evidence(hosts);
             let objects = progress.borrow().done;
             progress.send_replace(ScanProgress { phase: "checking".into(), done: objects, total: None });
             // The checks are CPU-bound: keep them off the async workers.

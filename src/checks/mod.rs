@@ -19,6 +19,7 @@ pub mod controlplane;
 pub mod etcd;
 pub mod eval;
 pub mod host;
+pub mod hostfiles;
 pub mod kubelet;
 pub mod probe;
 #[cfg(test)]
@@ -196,7 +197,7 @@ impl CheckMeta {
 
 /// Every check Palisade knows, in catalog order.
 pub fn catalog() -> Vec<&'static Check> {
-    let groups: [&'static [Check]; 12] = [
+    let groups: [&'static [Check]; 13] = [
         apiserver::FLAG_CHECKS,
         apiserver::CUSTOM_CHECKS,
         etcd::CHECKS,
@@ -209,6 +210,7 @@ pub fn catalog() -> Vec<&'static Check> {
         &network::CHECKS,
         probe::CHECKS,
         host::CHECKS,
+        hostfiles::CHECKS,
     ];
     groups.into_iter().flatten().collect()
 }

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod agent;
 pub mod cluster;
 pub mod migrate;
 pub mod netpol;
@@ -49,6 +50,8 @@ pub enum Command {
     Netpol(netpol::NetpolArgs),
     /// Probe a live endpoint and print what it actually does.
     Probe(probe::ProbeArgs),
+    /// Run an agent: `--mode node` reports this node's sshd settings, file modes and certificates.
+    Agent(agent::AgentArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -72,6 +75,7 @@ pub fn run() -> ExitCode {
         Command::Scan(args) => scan::run(&args),
         Command::Netpol(args) => netpol::run(&args),
         Command::Probe(args) => probe::run(&args),
+        Command::Agent(args) => agent::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -84,6 +84,9 @@ async fn serve(args: SimArgs) -> anyhow::Result<ExitCode> {
             first.addr
         );
     }
+    if let Some(port) = handle.ssh_port {
+        println!("nodes' SSH servers: every node on port {port} (scan with --ssh-port {port})");
+    }
     if let Some(path) = &args.kubeconfig_out {
         write_private(path, &handle.kubeconfig())?;
         println!("kubeconfig written to {} (contexts `{1}` and `{1}-cert`)", path.display(), handle.name);

@@ -307,7 +307,8 @@ mod tests {
         let s = c.score.unwrap();
         let expected = (c.passed as f64 * 1000.0 / (c.assessed - c.not_applicable) as f64).round() / 10.0;
         assert_eq!(s, expected);
-        // 1.1.x file permissions have no check yet: not assessed, not counted.
-        assert_eq!(c.controls.iter().find(|v| v.id == "1.1.1").unwrap().status, None);
+        // 1.1.x file permissions are read by the node agent: with no report they are not
+        // applicable, not counted against the score.
+        assert_eq!(c.controls.iter().find(|v| v.id == "1.1.1").unwrap().status, Some(Status::NotApplicable));
     }
 }

@@ -29,6 +29,8 @@ pub struct ScanTarget {
     pub credentials: ClusterCredentials,
     /// The cluster's own SSH port (`None`: the server's default; `Some(0)`: not probed).
     pub ssh_port: Option<u16>,
+    /// Each node's newest node-agent report.
+    pub hosts: Vec<crate::snapshot::host::HostReport>,
 }
 
 /// What can go wrong in the registry.
@@ -133,6 +135,7 @@ impl Registry {
     pub async fn scan_target(&self, id: Uuid) -> Result<ScanTarget, RegistryError> {
         let cluster = clusters::get(&self.pool, id).await?.ok_or(RegistryError::ClusterGone(id))?;
         Ok(ScanTarget {
+            hosts: crate::store::agents::latest(&self.pool, id).await?,
             credentials: self.cluster_credentials(id).await?,
             ssh_port: cluster.ssh_port.and_then(|p| u16::try_from(p).ok()),
             name: cluster.name,

@@ -10,6 +10,7 @@
 
 mod fixtures;
 pub mod flags;
+pub mod host;
 pub mod probe;
 mod selector;
 
@@ -233,6 +234,10 @@ pub struct Snapshot {
     /// ports); `not_collected` when the scan did not probe.
     #[serde(default)]
     pub probes: probe::Probes,
+    /// Each node's newest node-agent report (`not_collected` when no agent reports for the
+    /// cluster).
+    #[serde(default)]
+    pub hosts: Evidence<host::HostReport>,
     /// Everything that could not be collected, and why, in the collector's words.
     #[serde(default)]
     pub gaps: Vec<Gap>,
@@ -261,6 +266,7 @@ impl Snapshot {
             cni: None,
             files: Vec::new(),
             probes: probe::Probes::default(),
+            hosts: Evidence::default(),
             gaps: Vec::new(),
         }
     }

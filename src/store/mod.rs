@@ -2,6 +2,7 @@
 //! users, sessions, API tokens, the audit log, clusters. Migrations are the numbered files in
 //! `migrations/`, embedded in the binary and applied at start-up.
 
+pub mod agents;
 pub mod audit;
 pub mod clusters;
 pub mod dashboard;

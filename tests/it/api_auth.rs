@@ -27,7 +27,11 @@ async fn every_api_route_refuses_unauthenticated_requests() {
             if public {
                 continue;
             }
-            let url = app.url(&path.replace("{id}", &Uuid::new_v4().to_string()));
+            let url = app.url(
+                &path
+                    .replace("{id}", &Uuid::new_v4().to_string())
+                    .replace("{token_id}", &Uuid::new_v4().to_string()),
+            );
             let req = match method.as_str() {
                 "get" => client.get(&url),
                 "post" => client.post(&url),

@@ -347,7 +347,7 @@ async fn a_scan_that_takes_too_long_fails_as_timed_out_and_is_retried_later() {
 }
 
 /// Ask for a scan of `cluster` through the API and wait until it has finished.
-async fn scan_on_demand(app: &TestApp, cluster: &str) -> Value {
+pub(crate) async fn scan_on_demand(app: &TestApp, cluster: &str) -> Value {
     let resp = app.admin.post(app.url(&format!("/api/v1/clusters/{cluster}/scans"))).send().await.unwrap();
     assert!(resp.status() == 202 || resp.status() == 200, "{}", resp.status());
     let id = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();

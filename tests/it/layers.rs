@@ -5,7 +5,8 @@
 //!
 //! Layers, top to bottom (a module may use only modules of lower layers, not of its own):
 //! cli → startup → web → scheduler, sim → registry → store, collect, report → frameworks, history
-//! → checks → analysis, secrets, egress → snapshot, config → domain, crypto, telemetry.
+//! → checks → analysis, secrets, egress → snapshot, config → domain, crypto, telemetry; `agent`
+//! sits with `collect`, `store` and `report`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("frameworks", 4),
     ("history", 4),
     ("collect", 5),
+    ("agent", 5),
     ("store", 5),
     ("report", 5),
     ("registry", 6),

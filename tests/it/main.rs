@@ -1,5 +1,6 @@
 //! The single integration-test binary: each area adds its own modules; `helpers` has `spawn_app()`.
 
+mod agents;
 mod analysis_cache;
 mod api_auth;
 mod api_clusters;

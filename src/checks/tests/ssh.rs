@@ -152,3 +152,101 @@ fn without_probes_or_without_ssh_targets_the_checks_say_why_and_claim_nothing() 
     assert_eq!(r[0].status, Status::NotApplicable);
     assert!(r[0].evidence.contains("ssh_port 0"), "{}", r[0].evidence);
 }
+
+fn with_agent(sshd: &[(&str, &str)], probe_password: Option<bool>) -> Snapshot {
+    use crate::snapshot::host::{HostFacts, HostReport, SshdFacts};
+    let mut snap = ssh(|f| f.password_auth = Some(false));
+    if let Some(p) = probe_password {
+        for s in &mut snap.probes.ssh {
+            s.facts.password_auth = Some(p);
+        }
+    } else {
+        snap.probes.ssh.clear();
+    }
+    let facts = HostFacts {
+        sshd: Some(SshdFacts {
+            source: "sshd_config".into(),
+            settings: sshd.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            root_authorized_keys: Some(1),
+        }),
+        ..Default::default()
+    };
+    let reports = ["cp-1", "worker-1"]
+        .iter()
+        .map(|n| HostReport {
+            node: n.to_string(),
+            report_id: uuid::Uuid::nil(),
+            collected_at: snap.collected_at,
+            received_at: snap.collected_at,
+            facts: facts.clone(),
+        })
+        .collect();
+    snap.hosts = crate::snapshot::host::evidence(reports);
+    snap
+}
+
+#[test]
+fn the_live_server_wins_over_its_configuration_and_the_finding_names_both() {
+    let keys_only = [("passwordauthentication", "no"), ("kbdinteractiveauthentication", "no")];
+    // The configuration says keys only, the probe was offered a password: fail, naming both.
+    for r in run("PAL-HOST-107", &with_agent(&keys_only, Some(true))) {
+        assert_eq!(r.status, Status::Fail, "{r:?}");
+        assert!(
+            r.evidence.contains("PasswordAuthentication no")
+                && r.evidence.contains("the SSH probe was offered password login"),
+            "{}",
+            r.evidence
+        );
+    }
+    // The configuration alone decides when there was no probe.
+    assert!(run("PAL-HOST-107", &with_agent(&keys_only, None)).iter().all(|r| r.status == Status::Pass));
+    // OpenSSH's defaults (nothing set): passwords on, root by key only (warn), no empty passwords.
+    let defaults = with_agent(&[], None);
+    assert!(run("PAL-HOST-107", &defaults).iter().all(|r| r.status == Status::Fail));
+    for r in run("PAL-HOST-105", &defaults) {
+        assert_eq!(r.status, Status::Warn, "{r:?}");
+        assert!(r.evidence.contains("PermitRootLogin prohibit-password"), "{}", r.evidence);
+    }
+    assert!(run("PAL-HOST-106", &defaults).iter().all(|r| r.status == Status::Pass));
+    assert!(run("PAL-HOST-105", &with_agent(&[("permitrootlogin", "yes")], None))
+        .iter()
+        .all(|r| r.status == Status::Fail));
+    assert!(run("PAL-HOST-106", &with_agent(&[("permitemptypasswords", "yes")], None))
+        .iter()
+        .all(|r| r.status == Status::Fail));
+}
+
+#[test]
+fn file_checks_follow_the_benchmark_for_missing_files_and_unscored_controls() {
+    use crate::snapshot::host::FileFacts;
+    let mut snap = with_agent(&[], None);
+    let file = |path: &str, mode: Option<&str>| FileFacts {
+        path: path.into(),
+        exists: mode.is_some(),
+        kind: mode.map(|_| "file".into()),
+        mode: mode.map(str::to_string),
+        uid: mode.map(|_| 0),
+        gid: mode.map(|_| 0),
+        owner: mode.map(|_| "root".into()),
+        group: mode.map(|_| "root".into()),
+    };
+    for r in &mut snap.hosts.items {
+        r.facts.files = vec![
+            file("/var/lib/kubelet/config.yaml", Some("640")),
+            file("/etc/systemd/system/kubelet.service.d/10-kubeadm.conf", None),
+            file("/etc/kubernetes/proxy.conf", None),
+            file("/etc/kubernetes/kubelet.conf", Some("600")),
+        ];
+    }
+    let status = |id: &str| run(id, &snap).into_iter().map(|r| r.status).collect::<Vec<_>>();
+    assert_eq!(status("PAL-HOST-149"), vec![Status::Fail; 2], "640 has a group bit outside 600");
+    assert_eq!(status("PAL-HOST-145"), vec![Status::Pass; 2]);
+    assert_eq!(status("PAL-HOST-141"), vec![Status::Fail; 2], "4.1.1: a missing service file fails");
+    assert_eq!(status("PAL-HOST-142"), vec![Status::Pass; 2], "4.1.2: a missing service file passes");
+    assert_eq!(status("PAL-HOST-143"), vec![Status::Warn; 2], "4.1.3 is unscored: missing warns");
+    // The control-plane files are judged only on control-plane nodes (cp-1 by its static pods).
+    let api = run("PAL-HOST-111", &snap);
+    assert_eq!(api.len(), 1, "{api:#?}");
+    assert_eq!(api[0].resource.name, "cp-1");
+    assert_eq!(api[0].status, Status::Unknown, "the agent did not report the file: {}", api[0].evidence);
+}

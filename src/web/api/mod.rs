@@ -6,6 +6,7 @@
 //! `every_api_route_refuses_unauthenticated_requests` walks the OpenAPI document, so a route
 //! left out of `paths` is noticed, and one listed there must be protected.
 
+pub mod agents;
 pub mod audit;
 pub mod auth;
 pub mod checks;
@@ -60,6 +61,11 @@ use super::error::{ApiError, Problem};
         clusters::delete_cluster,
         clusters::check_cluster,
         clusters::replace_credentials,
+        agents::create_agent_token,
+        agents::list_agent_tokens,
+        agents::revoke_agent_token,
+        agents::list_agents,
+        agents::ingest_node,
         audit::list_audit,
         checks::list_checks,
         checks::get_check,
@@ -87,6 +93,7 @@ use super::error::{ApiError, Problem};
         (name = "users", description = "Local users (admin)"),
         (name = "tokens", description = "API tokens for integrations"),
         (name = "clusters", description = "The cluster registry"),
+        (name = "agents", description = "Node agents: their tokens (admin), their reports, and the ingest endpoint they post to"),
         (name = "audit", description = "The audit log (admin)"),
         (name = "checks", description = "The check catalog"),
         (name = "scans", description = "Scans, their results and diffs, schedules"),
@@ -107,6 +114,12 @@ impl Modify for Security {
             "bearer",
             SecurityScheme::Http(
                 HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("pal_…").build(),
+            ),
+        );
+        components.add_security_scheme(
+            "agent",
+            SecurityScheme::Http(
+                HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("pla_…").build(),
             ),
         );
         components.add_security_scheme(
@@ -138,6 +151,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(clusters::update_cluster)
         .service(clusters::delete_cluster)
         .service(clusters::check_cluster)
+        .service(agents::create_agent_token)
+        .service(agents::list_agent_tokens)
+        .service(agents::revoke_agent_token)
+        .service(agents::list_agents)
+        .service(agents::ingest_node)
         .service(clusters::replace_credentials)
         .service(audit::list_audit)
         .service(checks::list_checks)

@@ -1,0 +1,251 @@
+//! Node agents (issue 14): per-cluster agent tokens (admins create and revoke them; shown once),
+//! the ingest endpoint agents post their reports to, and each node's last report.
+//!
+//! An agent token authenticates nothing but `POST /api/v1/ingest/node`, and only for its own
+//! cluster; API tokens and sessions cannot ingest. Every refusal says why: a duplicate report id
+//! (a retry of a report already stored: the agent may forget it), a report older than the node's
+//! newest, a report from the future, a node name that is not a DNS name, an unknown schema.
+
+use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::domain::Role;
+use crate::snapshot::host::{NodeReport, NODE_REPORT_SCHEMA};
+use crate::store::agents::{self, AgentToken, Refused};
+use crate::store::clusters;
+use crate::web::auth::Authenticated;
+use crate::web::error::{ApiError, Problem};
+use crate::web::AppState;
+
+/// An agent token to create.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAgentToken {
+    /// What the token is for (1-100 characters), e.g. the DaemonSet it is mounted in.
+    #[schema(example = "node-agent-daemonset", min_length = 1, max_length = 100, pattern = r"^[^\x00]*$")]
+    pub name: String,
+}
+
+/// A created agent token: its metadata and the secret, shown this once.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CreatedAgentToken {
+    #[serde(flatten)]
+    pub token: AgentToken,
+    /// Give it to the agent (`--token-file`). It cannot be shown again.
+    pub secret: String,
+}
+
+async fn cluster(state: &AppState, id: Uuid) -> Result<clusters::Cluster, ApiError> {
+    clusters::get(&state.pool, id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no cluster with id {id}")))
+}
+
+/// Create an agent token for a cluster (admin). The secret is in the answer only.
+#[utoipa::path(tag = "agents", params(("id" = Uuid, Path)), request_body = CreateAgentToken, responses(
+    (status = 201, body = CreatedAgentToken),
+    (status = 400, body = Problem),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem),
+    (status = 404, body = Problem),
+))]
+#[post("/api/v1/clusters/{id}/agent-tokens")]
+pub async fn create_agent_token(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<Uuid>,
+    body: web::Json<CreateAgentToken>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Role::Admin)?;
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.contains('\0') {
+        return Err(ApiError::BadRequest("the token name must be 1-100 characters".into()));
+    }
+    let c = cluster(&state, *id).await?;
+    let (token, secret) = agents::create_token(&state.pool, c.id, name, &who.actor()).await?;
+    Ok(HttpResponse::Created().json(CreatedAgentToken { token, secret }))
+}
+
+/// A cluster's agent tokens (admin), newest first; never the secrets.
+#[utoipa::path(tag = "agents", params(("id" = Uuid, Path)), responses(
+    (status = 200, body = Vec<AgentToken>),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem),
+    (status = 404, body = Problem),
+))]
+#[get("/api/v1/clusters/{id}/agent-tokens")]
+pub async fn list_agent_tokens(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Vec<AgentToken>>, ApiError> {
+    who.require(Role::Admin)?;
+    let c = cluster(&state, *id).await?;
+    Ok(web::Json(agents::list_tokens(&state.pool, c.id).await?))
+}
+
+/// Revoke an agent token (admin): the agents holding it are refused from now on.
+#[utoipa::path(tag = "agents", params(("id" = Uuid, Path), ("token_id" = Uuid, Path)), responses(
+    (status = 204, description = "revoked"),
+    (status = 401, body = Problem),
+    (status = 403, body = Problem),
+    (status = 404, body = Problem),
+))]
+#[delete("/api/v1/clusters/{id}/agent-tokens/{token_id}")]
+pub async fn revoke_agent_token(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Role::Admin)?;
+    let (id, token_id) = path.into_inner();
+    if agents::revoke_token(&state.pool, id, token_id, &who.actor()).await? {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(ApiError::NotFound(format!("cluster {id} has no live agent token {token_id}")))
+    }
+}
+
+/// A node's last report, in brief.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct AgentReportSummary {
+    pub node: String,
+    pub report_id: Uuid,
+    pub collected_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    /// Whether the report holds sshd settings, and how many files and certificates.
+    pub sshd: bool,
+    pub files: usize,
+    pub certificates: usize,
+    /// What the agent could not read.
+    pub errors: Vec<String>,
+}
+
+/// Each node's last agent report.
+#[utoipa::path(tag = "agents", params(("id" = Uuid, Path)), responses(
+    (status = 200, body = Vec<AgentReportSummary>),
+    (status = 401, body = Problem),
+    (status = 404, body = Problem),
+))]
+#[get("/api/v1/clusters/{id}/agents")]
+pub async fn list_agents(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Vec<AgentReportSummary>>, ApiError> {
+    who.require(Role::Viewer)?;
+    let c = cluster(&state, *id).await?;
+    let reports = agents::latest(&state.pool, c.id).await?;
+    Ok(web::Json(
+        reports
+            .into_iter()
+            .map(|r| AgentReportSummary {
+                node: r.node,
+                report_id: r.report_id,
+                collected_at: r.collected_at,
+                received_at: r.received_at,
+                sshd: r.facts.sshd.is_some(),
+                files: r.facts.files.len(),
+                certificates: r.facts.pki.len(),
+                errors: r.facts.errors,
+            })
+            .collect(),
+    ))
+}
+
+/// What the ingest endpoint answers for a stored report.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Ingested {
+    pub cluster: String,
+    pub node: String,
+    pub report_id: Uuid,
+}
+
+/// Clock skew tolerated between an agent and the server.
+const MAX_SKEW: chrono::Duration = chrono::Duration::minutes(5);
+
+fn valid_node_name(n: &str) -> bool {
+    !n.is_empty()
+        && n.len() <= 253
+        && n.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+        })
+}
+
+/// A node agent's report, authenticated by its cluster's agent token.
+#[utoipa::path(tag = "agents", request_body = NodeReport, security(("agent" = [])), responses(
+    (status = 202, body = Ingested, description = "stored: the cluster's next scan judges it as node-agent evidence"),
+    (status = 400, body = Problem, description = "not a report: bad JSON, unknown schema, a node name that is not a DNS name, a collection time in the future"),
+    (status = 401, body = Problem, description = "no agent token, or a revoked or unknown one"),
+    (status = 409, body = Problem, description = "a duplicate (this report id was stored before: drop it) or stale (the node has a newer report) report"),
+    (status = 413, body = Problem),
+    (status = 415, body = Problem),
+))]
+#[post("/api/v1/ingest/node")]
+pub async fn ingest_node(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let token = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| t.starts_with(agents::AGENT_TOKEN_PREFIX))
+        .ok_or(ApiError::Unauthenticated)?;
+    let who = agents::lookup(&state.pool, token).await?.ok_or(ApiError::Unauthenticated)?;
+    // Parsed only once the caller is known: an anonymous caller learns nothing about the schema.
+    let json =
+        req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(
+            |v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")),
+        );
+    if !json {
+        return Err(ApiError::UnsupportedMediaType("send the report as application/json".into()));
+    }
+    let report: NodeReport =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("not a node report: {e}")))?;
+    if report.schema != NODE_REPORT_SCHEMA {
+        return Err(ApiError::BadRequest(format!(
+            "unknown report schema `{}`: this server takes `{NODE_REPORT_SCHEMA}`",
+            report.schema
+        )));
+    }
+    if !valid_node_name(&report.node) {
+        return Err(ApiError::BadRequest(format!("`{}` is not a node name (a DNS subdomain)", report.node)));
+    }
+    if report.collected_at > Utc::now() + MAX_SKEW {
+        return Err(ApiError::BadRequest(format!(
+            "the report was collected at {}, in the future: check the node's clock",
+            report.collected_at.to_rfc3339()
+        )));
+    }
+    match agents::ingest(&state.pool, &who, &report).await? {
+        Ok(()) => {
+            tracing::info!(cluster = %who.cluster_name, node = %report.node, report = %report.report_id, "node report stored");
+            Ok(HttpResponse::Accepted().json(Ingested {
+                cluster: who.cluster_name,
+                node: report.node,
+                report_id: report.report_id,
+            }))
+        }
+        Err(Refused::Duplicate { received_at }) => Err(ApiError::Conflict(format!(
+            "duplicate report: {} was stored at {}; nothing to resend",
+            report.report_id,
+            received_at.to_rfc3339()
+        ))),
+        Err(Refused::Stale { newest }) => Err(ApiError::Conflict(format!(
+            "stale report: node {} already has a report collected at {}, newer than this one ({})",
+            report.node,
+            newest.to_rfc3339(),
+            report.collected_at.to_rfc3339()
+        ))),
+    }
+}
