@@ -1,0 +1,191 @@
+//! Node-agent ingest (issue 14): 5,000 node agents report to the real `palisade serve` binary (its
+//! own process) over loopback, each report what the agent sends for a control-plane node (sshd
+//! settings, 40 files, 15 certificates: about 10 KB of JSON). The target is 5,000 agents every 10
+//! minutes (8.3 reports/s); this sends a whole round of 5,000 reports as fast as 16 connections go,
+//! three rounds, so each node's older reports are pruned as they would be in steady state. Per
+//! report latency is timed by the client. Not a test: it asserts nothing about time.
+//!
+//! ```sh
+//! CARGO_TARGET_DIR=/var/cache/palisade-target-release cargo bench --bench ingest
+//! # options: PALISADE_BENCH_NODES=5000 PALISADE_BENCH_CONNECTIONS=16
+//! ```
+
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use palisade::snapshot::host::{FileFacts, HostFacts, NodeReport, PkiCert, SshdFacts, NODE_REPORT_SCHEMA};
+use palisade::store::{self, agents, audit::Actor, clusters};
+
+const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn facts() -> HostFacts {
+    let files = (0..40)
+        .map(|i| FileFacts {
+            path: format!("/etc/kubernetes/pki/file-{i:02}.crt"),
+            exists: true,
+            kind: Some("file".into()),
+            mode: Some("644".into()),
+            uid: Some(0),
+            gid: Some(0),
+            owner: Some("root".into()),
+            group: Some("root".into()),
+        })
+        .collect();
+    let pki = (0..15)
+        .map(|i| PkiCert {
+            path: format!("/etc/kubernetes/pki/cert-{i:02}.crt"),
+            subject: format!("CN=kube-apiserver-{i}"),
+            issuer: "CN=kubernetes".into(),
+            not_after: chrono::Utc::now() + chrono::Duration::days(300),
+        })
+        .collect();
+    let settings =
+        [("permitrootlogin", "no"), ("passwordauthentication", "no"), ("pubkeyauthentication", "yes")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+    HostFacts {
+        sshd: Some(SshdFacts { source: "sshd -T".into(), settings, root_authorized_keys: Some(2) }),
+        files,
+        pki,
+        errors: Vec::new(),
+    }
+}
+
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    palisade::startup::install_crypto_provider();
+    let nodes = env_num("PALISADE_BENCH_NODES", 5000) as usize;
+    let connections = env_num("PALISADE_BENCH_CONNECTIONS", 16) as usize;
+    let server_url = std::env::var("PALISADE_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+    let db = format!("palisade_bench_{}", uuid::Uuid::new_v4().simple());
+    let mut url = url::Url::parse(&server_url)?;
+    url.set_path(&db);
+    let pool = store::connect(url.as_str(), 4, Duration::from_secs(5)).await?;
+    palisade::startup::ensure_admin(&pool, Some("bench-admin-password".into())).await?;
+    let key = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.decode(KEY_B64)?
+    };
+    let cipher = palisade::secrets::Cipher::new(&key, &[])?;
+    let new = clusters::NewCluster {
+        name: "fleet".parse().map_err(anyhow::Error::msg)?,
+        labels: Default::default(),
+        group: None,
+        enabled: false,
+        credentials: palisade::collect::client::ClusterCredentials {
+            server: "https://127.0.0.1:1".into(),
+            ca_pem: None,
+            tls_server_name: None,
+            insecure_skip_tls_verify: false,
+            auth: palisade::collect::client::ClusterAuth::Token { token: "t".into() },
+        },
+        ssh_port: None,
+    };
+    let cluster = clusters::register(&pool, &cipher, &new, &Actor::system()).await?;
+    let (_, token) = agents::create_token(&pool, cluster.id, "bench", &Actor::system()).await?;
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let dir = tempfile::tempdir()?;
+    let mut server = Command::new(env!("CARGO_BIN_EXE_palisade"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .current_dir(dir.path())
+        .env("DATABASE_URL", url.as_str())
+        .env("PALISADE__SECRETS__KEY", KEY_B64)
+        .env("PALISADE__EGRESS__ALLOW", "127.0.0.0/8,::1/128")
+        .env("PALISADE__SCHEDULER__ENABLED", "false")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().pool_max_idle_per_host(connections).build()?;
+    for _ in 0..300 {
+        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let facts = facts();
+    let size = serde_json::to_vec(&NodeReport {
+        schema: NODE_REPORT_SCHEMA.into(),
+        report_id: uuid::Uuid::now_v7(),
+        node: "node-0000".into(),
+        collected_at: chrono::Utc::now(),
+        agent_version: "bench".into(),
+        facts: facts.clone(),
+    })?
+    .len();
+    println!("{nodes} nodes, {connections} connections, {size} bytes per report");
+    println!("| round | reports | wall | reports/s | p50 | p95 | p99 | max | refused |");
+    println!("|---|---|---|---|---|---|---|---|---|");
+    let url = format!("{base}/api/v1/ingest/node");
+    for round in 1..=3 {
+        let bodies: Vec<Vec<u8>> = (0..nodes)
+            .map(|i| {
+                serde_json::to_vec(&NodeReport {
+                    schema: NODE_REPORT_SCHEMA.into(),
+                    report_id: uuid::Uuid::now_v7(),
+                    node: format!("node-{i:04}"),
+                    collected_at: chrono::Utc::now(),
+                    agent_version: "bench".into(),
+                    facts: facts.clone(),
+                })
+                .unwrap()
+            })
+            .collect();
+        let started = Instant::now();
+        let results: Vec<(f64, u16)> = futures::stream::iter(bodies.into_iter().map(|body| {
+            let (http, url, token) = (&http, &url, &token);
+            async move {
+                let t = Instant::now();
+                let status = http
+                    .post(url)
+                    .bearer_auth(token)
+                    .header("content-type", "application/json")
+                    .body(body)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+                    .unwrap_or(0);
+                (t.elapsed().as_secs_f64() * 1000.0, status)
+            }
+        }))
+        .buffer_unordered(connections)
+        .collect()
+        .await;
+        let wall = started.elapsed().as_secs_f64();
+        let mut ms: Vec<f64> = results.iter().map(|r| r.0).collect();
+        ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let refused = results.iter().filter(|r| r.1 != 202).count();
+        println!(
+            "| {round} | {nodes} | {wall:.2} s | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {refused} |",
+            nodes as f64 / wall,
+            pct(&ms, 0.50),
+            pct(&ms, 0.95),
+            pct(&ms, 0.99),
+            ms[ms.len() - 1]
+        );
+    }
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM node_reports").fetch_one(&pool).await?;
+    println!("reports stored after pruning: {stored} (3 kept per node)");
+    let _ = server.kill();
+    let _ = server.wait();
+    pool.close().await;
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&server_url).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)")).execute(&mut conn).await?;
+    }
+    Ok(())
+}
