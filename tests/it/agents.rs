@@ -142,6 +142,17 @@ async fn an_agents_report_joins_the_next_scan_and_its_findings_name_the_node() {
     assert_eq!(agents[0]["node"], "cp-1", "the node name comes from the host's /etc/hostname");
     assert_eq!(agents[0]["sshd"], true);
     assert_eq!(agents[0]["certificates"], 2);
+    // The dashboard's cluster page lists the agent and the expired node certificate.
+    let (browser, _) = app.login("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let html =
+        browser.get(app.url(&format!("/clusters/{cluster}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("<table id=\"agents\">") && html.contains("<td>cp-1</td>"), "{html}");
+    let certs = &html[html.find("<table id=\"certs\">").expect("a certificate table")..];
+    assert!(certs.contains("/etc/kubernetes/pki/apiserver.crt") && certs.contains("expired"), "{certs}");
+    assert!(
+        !certs[..certs.find("</table>").unwrap()].contains("ca.crt"),
+        "a CA valid for ten years is not listed"
+    );
 
     let r = replica(&app_db_url(&app), app.state.cipher.clone(), settings()).await;
     let scan = scan_on_demand(&app, &cluster).await;

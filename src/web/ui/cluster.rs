@@ -140,6 +140,63 @@ struct ClusterPage {
     latest_id: Option<Uuid>,
     previous_id: Option<Uuid>,
     notice: Option<String>,
+    agents: Vec<AgentLine>,
+    certs: Vec<CertLine>,
+}
+
+/// A node agent's last report.
+struct AgentLine {
+    node: String,
+    collected: String,
+    received: String,
+    sshd: &'static str,
+    files: usize,
+    certificates: usize,
+    errors: usize,
+}
+
+/// A node certificate that expires within 90 days, or has.
+struct CertLine {
+    node: String,
+    path: String,
+    subject: String,
+    not_after: String,
+    days_left: i64,
+}
+
+/// The agents' last reports, and the node certificates they saw expiring within 90 days.
+async fn agents_and_certs(
+    state: &AppState,
+    cluster: Uuid,
+) -> Result<(Vec<AgentLine>, Vec<CertLine>), UiError> {
+    let reports = crate::store::agents::latest(&state.pool, cluster).await?;
+    let now = chrono::Utc::now();
+    let mut certs: Vec<CertLine> = reports
+        .iter()
+        .flat_map(|r| r.facts.pki.iter().map(move |c| (r, c)))
+        .filter(|(_, c)| (c.not_after - now).num_days() < 90)
+        .map(|(r, c)| CertLine {
+            node: r.node.clone(),
+            path: c.path.clone(),
+            subject: c.subject.clone(),
+            not_after: super::fmt_time(&c.not_after),
+            days_left: (c.not_after - now).num_days(),
+        })
+        .collect();
+    certs.sort_by_key(|c| c.days_left);
+    let agents = reports
+        .iter()
+        .map(|r| AgentLine {
+            node: r.node.clone(),
+            collected: super::fmt_time(&r.collected_at),
+            received: super::fmt_time(&r.received_at),
+            sshd: if r.facts.sshd.is_some() { "yes" } else { "no sshd" },
+            files: r.facts.files.len(),
+            certificates: r.facts.pki.len(),
+            errors: r.facts.errors.len(),
+        })
+        .collect();
+    Ok((agents, certs))
 }
 
 #[derive(Deserialize, Default)]
@@ -189,7 +246,10 @@ async fn cluster_page(
         _ => None,
     };
     let ctx = PageContext::new(&who, "fleet").collected(latest.as_ref().and_then(|l| l.finished_at));
+    let (agents, certs) = agents_and_certs(&state, cluster.id).await?;
     Ok(page(&ClusterPage {
+        agents,
+        certs,
         ctx,
         score: latest.as_ref().and_then(|l| l.score),
         cluster,
