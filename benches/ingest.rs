@@ -57,6 +57,48 @@ fn facts() -> HostFacts {
     }
 }
 
+/// One node's report as JSON.
+fn body(node: usize, facts: &HostFacts) -> Vec<u8> {
+    serde_json::to_vec(&NodeReport {
+        schema: NODE_REPORT_SCHEMA.into(),
+        report_id: uuid::Uuid::now_v7(),
+        node: format!("node-{node:04}"),
+        collected_at: chrono::Utc::now(),
+        agent_version: "bench".into(),
+        facts: facts.clone(),
+    })
+    .expect("a report encodes")
+}
+
+/// A table row from the per-report latencies (ms).
+fn row(label: &str, wall: f64, mut ms: Vec<f64>, refused: usize) {
+    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    println!(
+        "| {label} | {} | {wall:.2} s | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {refused} |",
+        ms.len(),
+        ms.len() as f64 / wall,
+        pct(&ms, 0.50),
+        pct(&ms, 0.95),
+        pct(&ms, 0.99),
+        ms[ms.len() - 1]
+    );
+}
+
+/// Post one report; its latency in ms and the status (0: no answer).
+async fn post(http: &reqwest::Client, url: &str, token: &str, body: Vec<u8>) -> (f64, u16) {
+    let t = Instant::now();
+    let status = http
+        .post(url)
+        .bearer_auth(token)
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0);
+    (t.elapsed().as_secs_f64() * 1000.0, status)
+}
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
@@ -117,65 +159,22 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let facts = facts();
-    let size = serde_json::to_vec(&NodeReport {
-        schema: NODE_REPORT_SCHEMA.into(),
-        report_id: uuid::Uuid::now_v7(),
-        node: "node-0000".into(),
-        collected_at: chrono::Utc::now(),
-        agent_version: "bench".into(),
-        facts: facts.clone(),
-    })?
-    .len();
+    let size = body(0, &facts).len();
     println!("{nodes} nodes, {connections} connections, {size} bytes per report");
     println!("| round | reports | wall | reports/s | p50 | p95 | p99 | max | refused |");
     println!("|---|---|---|---|---|---|---|---|---|");
     let url = format!("{base}/api/v1/ingest/node");
     for round in 1..=3 {
-        let bodies: Vec<Vec<u8>> = (0..nodes)
-            .map(|i| {
-                serde_json::to_vec(&NodeReport {
-                    schema: NODE_REPORT_SCHEMA.into(),
-                    report_id: uuid::Uuid::now_v7(),
-                    node: format!("node-{i:04}"),
-                    collected_at: chrono::Utc::now(),
-                    agent_version: "bench".into(),
-                    facts: facts.clone(),
-                })
-                .unwrap()
-            })
-            .collect();
+        let bodies: Vec<Vec<u8>> = (0..nodes).map(|i| body(i, &facts)).collect();
         let started = Instant::now();
-        let results: Vec<(f64, u16)> = futures::stream::iter(bodies.into_iter().map(|body| {
-            let (http, url, token) = (&http, &url, &token);
-            async move {
-                let t = Instant::now();
-                let status = http
-                    .post(url)
-                    .bearer_auth(token)
-                    .header("content-type", "application/json")
-                    .body(body)
-                    .send()
-                    .await
-                    .map(|r| r.status().as_u16())
-                    .unwrap_or(0);
-                (t.elapsed().as_secs_f64() * 1000.0, status)
-            }
-        }))
-        .buffer_unordered(connections)
-        .collect()
-        .await;
+        let results: Vec<(f64, u16)> =
+            futures::stream::iter(bodies.into_iter().map(|b| post(&http, &url, &token, b)))
+                .buffer_unordered(connections)
+                .collect()
+                .await;
         let wall = started.elapsed().as_secs_f64();
-        let mut ms: Vec<f64> = results.iter().map(|r| r.0).collect();
-        ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
         let refused = results.iter().filter(|r| r.1 != 202).count();
-        println!(
-            "| {round} | {nodes} | {wall:.2} s | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {refused} |",
-            nodes as f64 / wall,
-            pct(&ms, 0.50),
-            pct(&ms, 0.95),
-            pct(&ms, 0.99),
-            ms[ms.len() - 1]
-        );
+        row(&round.to_string(), wall, results.iter().map(|r| r.0).collect(), refused);
     }
     // Paced: ten times the target rate (83 reports/s), each node reporting again, for 30 s.
     let rate = env_num("PALISADE_BENCH_RATE", 83) as usize;
@@ -185,45 +184,19 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     for i in 0..total {
         tick.tick().await;
-        let body = serde_json::to_vec(&NodeReport {
-            schema: NODE_REPORT_SCHEMA.into(),
-            report_id: uuid::Uuid::now_v7(),
-            node: format!("node-{i:04}"),
-            collected_at: chrono::Utc::now(),
-            agent_version: "bench".into(),
-            facts: facts.clone(),
-        })?;
+        let body = body(i, &facts);
         let (http, url, token) = (http.clone(), url.clone(), token.clone());
-        tasks.push(tokio::spawn(async move {
-            let t = Instant::now();
-            let ok = http
-                .post(&url)
-                .bearer_auth(&token)
-                .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .is_ok_and(|r| r.status() == 202);
-            (t.elapsed().as_secs_f64() * 1000.0, ok)
-        }));
+        tasks.push(tokio::spawn(async move { post(&http, &url, &token, body).await }));
     }
     let mut ms = Vec::new();
     let mut refused = 0;
     for t in tasks {
-        let (m, ok) = t.await?;
+        let (m, status) = t.await?;
         ms.push(m);
-        refused += usize::from(!ok);
+        refused += usize::from(status != 202);
     }
     let wall = started.elapsed().as_secs_f64();
-    ms.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    println!(
-        "| paced at {rate}/s | {total} | {wall:.2} s | {:.0} | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {refused} |",
-        total as f64 / wall,
-        pct(&ms, 0.50),
-        pct(&ms, 0.95),
-        pct(&ms, 0.99),
-        ms[ms.len() - 1]
-    );
+    row(&format!("paced at {rate}/s"), wall, ms, refused);
     let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM node_reports").fetch_one(&pool).await?;
     println!("reports stored after pruning: {stored} (3 kept per node)");
     let _ = server.kill();

@@ -11,63 +11,22 @@
 //! # smaller: PALISADE_BENCH_SPEC=nodes=500,namespaces=20,pods=2000,seed=7
 //! ```
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use palisade::collect::kube::{self, LiveOptions};
 use palisade::collect::probe::{self, ProbeOptions};
 use palisade::snapshot::probe::Service;
 
+#[path = "support/generated.rs"]
+mod generated;
+use generated::{reset_peak, status_mib, GeneratedSim};
+
 const DEFAULT_SPEC: &str = "nodes=5000,namespaces=100,pods=10000,roles=100,bindings=100,netpols=50,seed=42";
-
-fn binary() -> PathBuf {
-    std::env::var_os("PALISADE_BIN")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_palisade")))
-}
-
-/// A memory line of /proc/self/status (`VmHWM`: the peak, `VmRSS`: now), in MiB.
-fn status_mib(field: &str) -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-/// Reset the high-water mark to the current RSS (Linux `clear_refs` value 5).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
 
 fn main() {
     let spec = std::env::var("PALISADE_BENCH_SPEC").unwrap_or_else(|_| DEFAULT_SPEC.to_string());
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    let started = Instant::now();
-    let mut child = Command::new(binary())
-        .args(["sim", "--generate", &spec, "--listen", "127.0.0.1:0", "--kubeconfig-out"])
-        .arg(&kubeconfig)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the palisade binary runs");
-    while !kubeconfig.exists() {
-        assert!(started.elapsed() < Duration::from_secs(900), "the simulator did not start");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(200));
-    println!("simulator `{spec}` ready in {:.1} s", started.elapsed().as_secs_f64());
-
-    let yaml = std::fs::read_to_string(&kubeconfig).unwrap();
-    let (_, creds) = palisade::collect::client::credentials_from_kubeconfig(
-        &yaml,
-        None,
-        &palisade::collect::client::FileRefs::Refuse,
-    )
-    .unwrap();
+    let sim = GeneratedSim::start(&spec);
+    let creds = sim.credentials.clone();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     let egress = palisade::egress::Egress::loopback_only();
     let opts = LiveOptions { egress: egress.clone(), ..Default::default() };
@@ -111,6 +70,4 @@ fn main() {
             );
         }
     }
-    let _ = child.kill();
-    let _ = child.wait();
 }

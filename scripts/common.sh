@@ -18,3 +18,28 @@ pypi_venv() {
   fi
   echo "$venv"
 }
+
+# palisade_binary: the binary to compare (PALISADE_BIN, else a debug build); prints its path.
+palisade_binary() {
+  if [ -n "${PALISADE_BIN:-}" ]; then
+    realpath "$PALISADE_BIN"
+  else
+    cargo build --quiet --bin palisade >&2
+    echo "$(cd "$target/debug" && pwd)/palisade"
+  fi
+}
+
+# work_dir: a temporary directory in $work, removed on exit (kept with KEEP=1) after the
+# processes whose pids the script appends to $pids are stopped.
+work_dir() {
+  work="$(mktemp -d)"
+  pids=()
+  trap _work_dir_cleanup EXIT
+}
+_work_dir_cleanup() {
+  for pid in "${pids[@]}"; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  if [ -n "${KEEP:-}" ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
+}

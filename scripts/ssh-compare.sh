@@ -21,24 +21,10 @@ cd "$(dirname "$0")/.."
 venv="$(pypi_venv ssh-audit ssh-audit 'ssh-audit==3.*')"
 py="$venv/bin/python3"
 
-if [ -n "${PALISADE_BIN:-}" ]; then
-  bin="$(realpath "$PALISADE_BIN")"
-else
-  cargo build --quiet --bin palisade
-  bin="$(cd "$target/debug" && pwd)/palisade"
-fi
+bin="$(palisade_binary)"
 export PALISADE__EGRESS__ALLOW="127.0.0.0/8,::1/128"
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ -n "${KEEP:-}" ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+work_dir
 cd "$work"
 mkdir -p /run/sshd
 for t in ed25519 rsa ecdsa dsa; do ssh-keygen -q -t "$t" -N '' -f "host_$t"; done

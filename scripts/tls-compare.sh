@@ -18,23 +18,9 @@ root="$(pwd)"
 venv="$(pypi_venv sslyze sslyze 'sslyze==6.*')"
 py="$venv/bin/python3"
 
-if [ -n "${PALISADE_BIN:-}" ]; then
-  bin="$(realpath "$PALISADE_BIN")"
-else
-  cargo build --quiet --bin palisade
-  bin="$(cd "$target/debug" && pwd)/palisade"
-fi
+bin="$(palisade_binary)"
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do
-    kill "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-  done
-  if [ -n "${KEEP:-}" ]; then echo "work directory kept: $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+work_dir
 cd "$work"
 
 # Certificates: RSA and ECDSA P-256 server leaves for 127.0.0.1 (self-signed), a client CA.

@@ -288,6 +288,13 @@ fn is_object_file(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
 }
 
+/// Read one file's bytes as the dump reader does, `rel` being its path inside the dump
+/// (`pods.yaml`, `manifests/cp-1/etcd.yaml`, `kubelet/worker-1.yaml`). For fuzzing and tools
+/// that hold a file in memory; [`visit`] reads whole directories and archives.
+pub fn read_file(rel: &str, bytes: &[u8], mut visit: impl FnMut(Item)) {
+    read_entry(rel, bytes.to_vec(), &mut visit)
+}
+
 /// Read one file of the dump according to where it sits in the layout.
 fn read_entry(rel: &str, bytes: Vec<u8>, visit: &mut impl FnMut(Item)) {
     let parts: Vec<&str> = rel.split('/').collect();
