@@ -14,7 +14,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use palisade::snapshot::host::{FileFacts, HostFacts, NodeReport, PkiCert, SshdFacts, NODE_REPORT_SCHEMA};
+use palisade::snapshot::host::{
+    FileFacts, HostFacts, KubeletFacts, NodeReport, PkiCert, SshdFacts, NODE_REPORT_SCHEMA,
+};
 use palisade::store::{self, agents, audit::Actor, clusters};
 
 const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
@@ -53,6 +55,29 @@ fn facts() -> HostFacts {
         sshd: Some(SshdFacts { source: "sshd -T".into(), settings, root_authorized_keys: Some(2) }),
         files,
         pki,
+        kubelet: Some(KubeletFacts {
+            cmdline: Some(
+                [
+                    "/usr/bin/kubelet",
+                    "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+                    "--kubeconfig=/etc/kubernetes/kubelet.conf",
+                    "--config=/var/lib/kubelet/config.yaml",
+                    "--container-runtime-endpoint=unix:///var/run/containerd/containerd.sock",
+                    "--pod-infra-container-image=registry.k8s.io/pause:3.10",
+                ]
+                .map(String::from)
+                .to_vec(),
+            ),
+            config_path: Some("/var/lib/kubelet/config.yaml".into()),
+            config: Some(serde_json::json!({
+                "apiVersion": "kubelet.config.k8s.io/v1beta1", "kind": "KubeletConfiguration",
+                "authentication": {"anonymous": {"enabled": false}, "webhook": {"enabled": true},
+                                   "x509": {"clientCAFile": "/etc/kubernetes/pki/ca.crt"}},
+                "authorization": {"mode": "Webhook"}, "readOnlyPort": 0, "rotateCertificates": true,
+                "serverTLSBootstrap": true, "cgroupDriver": "systemd", "clusterDNS": ["10.96.0.10"],
+                "clusterDomain": "cluster.local", "staticPodPath": "/etc/kubernetes/manifests"
+            })),
+        }),
         errors: Vec::new(),
     }
 }

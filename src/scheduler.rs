@@ -129,7 +129,7 @@ impl Scanner for LiveScanner {
             }
             live.progress = Some(progress_reporter(progress.clone()));
             let mut snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
-            snapshot.hosts = crate::snapshot::host::evidence(hosts);
+            snapshot.add_host_reports(hosts);
             let objects = progress.borrow().done;
             progress.send_replace(ScanProgress { phase: "checking".into(), done: objects, total: None });
             // The checks are CPU-bound: keep them off the async workers.

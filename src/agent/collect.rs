@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::checks::hostfiles::{AGENT_DIRS, AGENT_FILES};
-use crate::snapshot::host::{FileFacts, HostFacts, PkiCert, SshdFacts};
+use crate::snapshot::host::{FileFacts, HostFacts, KubeletFacts, PkiCert, SshdFacts};
 
 use super::sshd_config::{self, join};
 
@@ -73,6 +73,7 @@ pub fn collect(opts: &CollectOptions) -> HostFacts {
             }
         });
     }
+    facts.kubelet = kubelet(&opts.host_root, &mut facts.errors);
     facts.files.sort_by(|a, b| a.path.cmp(&b.path));
     facts.files.dedup_by(|a, b| a.path == b.path);
     facts
@@ -247,4 +248,57 @@ fn authorized_keys(root: &Path, setting: Option<&String>) -> Option<u32> {
         }
     }
     readable.then_some(count)
+}
+
+/// The running kubelet's argv (from the host's /proc) and its configuration file.
+fn kubelet(root: &Path, errors: &mut Vec<String>) -> Option<KubeletFacts> {
+    let cmdline = std::fs::read_dir(join(root, "/proc")).ok().and_then(|rd| {
+        rd.filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+            .find_map(|e| {
+                let raw = std::fs::read(e.path().join("cmdline")).ok()?;
+                if raw.len() > 1 << 16 {
+                    return None;
+                }
+                let argv: Vec<String> = raw
+                    .split(|b| *b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect();
+                (argv.first()?.rsplit('/').next() == Some("kubelet")).then_some(argv)
+            })
+    });
+    let configured = cmdline.as_ref().and_then(|argv| {
+        argv.iter().enumerate().find_map(|(i, a)| match a.strip_prefix("--config") {
+            Some(v) if v.starts_with('=') => Some(v[1..].to_string()),
+            Some("") => argv.get(i + 1).cloned(),
+            _ => None,
+        })
+    });
+    let config_path = configured.unwrap_or_else(|| "/var/lib/kubelet/config.yaml".to_string());
+    let full = join(root, &config_path);
+    let config = match std::fs::metadata(&full) {
+        Ok(m) if m.len() <= 1 << 20 => match std::fs::read_to_string(&full) {
+            Ok(text) => match serde_yaml::from_str::<serde_json::Value>(&text) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errors.push(format!("{config_path}: not YAML: {e}"));
+                    None
+                }
+            },
+            Err(e) => {
+                errors.push(format!("{config_path}: {e}"));
+                None
+            }
+        },
+        Ok(_) => {
+            errors.push(format!("{config_path}: larger than 1 MiB; not read"));
+            None
+        }
+        Err(_) => None,
+    };
+    if cmdline.is_none() && config.is_none() {
+        return None;
+    }
+    Some(KubeletFacts { cmdline, config_path: Some(config_path), config })
 }

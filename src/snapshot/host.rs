@@ -39,9 +39,29 @@ pub struct HostFacts {
     /// Every certificate under the PKI directories.
     #[serde(default)]
     pub pki: Vec<PkiCert>,
+    /// The kubelet's command line and configuration file, when a kubelet runs on the node.
+    #[serde(default)]
+    pub kubelet: Option<KubeletFacts>,
     /// What could not be read, in the agent's words.
     #[serde(default)]
     pub errors: Vec<String>,
+}
+
+/// The running kubelet as the node sees it: its command line (flags override the file) and its
+/// configuration file as written.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KubeletFacts {
+    /// The kubelet process's argv, from /proc (`None`: no kubelet process was found).
+    #[serde(default)]
+    pub cmdline: Option<Vec<String>>,
+    /// The configuration file: `--config`, else /var/lib/kubelet/config.yaml.
+    #[serde(default)]
+    pub config_path: Option<String>,
+    /// Its content, as JSON (`None`: not readable).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub config: Option<serde_json::Value>,
 }
 
 /// sshd's effective settings for a root login.
@@ -145,5 +165,48 @@ pub fn evidence(mut reports: Vec<HostReport>) -> super::Evidence<HostReport> {
         origin: Some(super::Origin::new(super::Source::NodeAgent, newest)),
         state: super::EvidenceState::Complete,
         items: reports,
+    }
+}
+
+impl super::Snapshot {
+    /// Take each node's newest agent report: as `hosts` evidence, and for the kubelet, its command
+    /// line (flags override the configuration file) and, where the API could not serve the
+    /// effective configuration, the file as written.
+    pub fn add_host_reports(&mut self, reports: Vec<HostReport>) {
+        for r in &reports {
+            let Some(k) = &r.facts.kubelet else { continue };
+            let origin = super::Origin::new(super::Source::NodeAgent, r.received_at);
+            let flags = k.cmdline.as_ref().map(|argv| super::Flags::parse(argv));
+            let idx = match self.kubelets.items.iter().position(|x| x.node == r.node) {
+                Some(i) => i,
+                None => {
+                    self.kubelets.items.push(super::Kubelet {
+                        node: r.node.clone(),
+                        origin,
+                        config: None,
+                        config_state: super::EvidenceState::NotCollected,
+                        config_form: super::ConfigForm::File,
+                        flags: None,
+                        version: None,
+                    });
+                    self.kubelets.items.len() - 1
+                }
+            };
+            let kubelet = &mut self.kubelets.items[idx];
+            if kubelet.flags.is_none() {
+                kubelet.flags = flags;
+            }
+            if kubelet.config.is_none() {
+                if let Some(config) = &k.config {
+                    kubelet.config = Some(config.clone());
+                    kubelet.config_state = super::EvidenceState::Complete;
+                    kubelet.config_form = super::ConfigForm::File;
+                }
+            }
+        }
+        if !reports.is_empty() && !self.kubelets.state.is_complete() && !self.kubelets.items.is_empty() {
+            self.kubelets.state = super::EvidenceState::Complete;
+        }
+        self.hosts = evidence(reports);
     }
 }

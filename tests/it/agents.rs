@@ -52,7 +52,15 @@ fn host_root() -> tempfile::TempDir {
     put(r, "/etc/kubernetes/pki/ca.crt", &cert_pem(3650), 0o644);
     put(r, "/etc/kubernetes/pki/ca.key", "key material is never read", 0o644);
     put(r, "/etc/kubernetes/pki/apiserver.crt", &cert_pem(-3), 0o644);
-    put(r, "/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\n", 0o600);
+    put(r, "/var/lib/kubelet/config.yaml", "kind: KubeletConfiguration\nreadOnlyPort: 0\n", 0o600);
+    // The running kubelet, as the host's /proc shows it: it overrides its hostname.
+    put(r, "/proc/1/cmdline", "/sbin/init\0", 0o444);
+    put(
+        r,
+        "/proc/812/cmdline",
+        "/usr/bin/kubelet\0--config=/var/lib/kubelet/config.yaml\0--hostname-override\0node-a\0",
+        0o444,
+    );
     put(
         r,
         "/etc/ssh/sshd_config",
@@ -198,6 +206,16 @@ async fn an_agents_report_joins_the_next_scan_and_its_findings_name_the_node() {
     // (whose sample lets root use a password) agree.
     let ev = r["evidence"].as_str().unwrap();
     assert!(ev.contains("PasswordAuthentication yes") && ev.contains("password login is possible"), "{ev}");
+    // 4.2.7 needs the kubelet's command line, which only the agent reads: decided on cp-1 (it
+    // overrides its hostname), still unknown on the workers.
+    let hostname = verdicts("PAL-HOST-004").await;
+    let cp = hostname.iter().find(|i| i["resource"]["node"] == "cp-1").expect("a result for cp-1's kubelet");
+    assert!(
+        cp["status"] == "warn" && cp["evidence"].as_str().unwrap().contains("hostname-override"),
+        "{cp:#}"
+    );
+    let worker = hostname.iter().find(|i| i["resource"]["node"] == "worker-1").unwrap();
+    assert_eq!(worker["status"], "unknown", "{worker:#}");
     // The expired apiserver certificate.
     let r = on(&verdicts("PAL-HOST-160").await, "cp-1");
     assert!(r["status"] == "fail" && r["evidence"].as_str().unwrap().contains("apiserver.crt"), "{r:#}");
