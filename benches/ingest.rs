@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use palisade::snapshot::host::{
-    FileFacts, HostFacts, KubeletFacts, NodeReport, PkiCert, SshdFacts, NODE_REPORT_SCHEMA,
+    FileFacts, HostFacts, KubeletFacts, NodeReport, PkiCert, SshdFacts, StaticPod, NODE_REPORT_SCHEMA,
 };
 use palisade::store::{self, agents, audit::Actor, clusters};
 
@@ -78,6 +78,23 @@ fn facts() -> HostFacts {
                 "clusterDomain": "cluster.local", "staticPodPath": "/etc/kubernetes/manifests"
             })),
         }),
+        // The kubeadm sample's four control-plane manifests, as a control-plane node sends them.
+        manifests: std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/data/samples/kubeadm-default/manifests/cp-1"
+        ))
+        .map(|rd| {
+            rd.filter_map(Result::ok)
+                .filter_map(|e| {
+                    let text = std::fs::read_to_string(e.path()).ok()?;
+                    Some(StaticPod {
+                        path: format!("/etc/kubernetes/manifests/{}", e.file_name().to_string_lossy()),
+                        pod: serde_yaml::from_str::<serde_json::Value>(&text).ok()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default(),
         errors: Vec::new(),
     }
 }

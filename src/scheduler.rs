@@ -130,6 +130,7 @@ impl Scanner for LiveScanner {
             live.progress = Some(progress_reporter(progress.clone()));
             let mut snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
             snapshot.add_host_reports(hosts);
+            crate::collect::reduce::add_agent_components(&mut snapshot);
             let objects = progress.borrow().done;
             progress.send_replace(ScanProgress { phase: "checking".into(), done: objects, total: None });
             // The checks are CPU-bound: keep them off the async workers.

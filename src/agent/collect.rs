@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use crate::checks::hostfiles::{AGENT_DIRS, AGENT_FILES};
-use crate::snapshot::host::{FileFacts, HostFacts, KubeletFacts, PkiCert, SshdFacts};
+use crate::snapshot::host::{FileFacts, HostFacts, KubeletFacts, PkiCert, SshdFacts, StaticPod};
 
 use super::sshd_config::{self, join};
 
@@ -74,6 +74,15 @@ pub fn collect(opts: &CollectOptions) -> HostFacts {
         });
     }
     facts.kubelet = kubelet(&opts.host_root, &mut facts.errors);
+    let static_pod_path = facts
+        .kubelet
+        .as_ref()
+        .and_then(|k| k.config.as_ref())
+        .and_then(|c| c.get("staticPodPath"))
+        .and_then(|p| p.as_str())
+        .unwrap_or("/etc/kubernetes/manifests")
+        .to_string();
+    facts.manifests = manifests(&opts.host_root, &static_pod_path, &mut facts.errors);
     facts.files.sort_by(|a, b| a.path.cmp(&b.path));
     facts.files.dedup_by(|a, b| a.path == b.path);
     facts
@@ -301,4 +310,63 @@ fn kubelet(root: &Path, errors: &mut Vec<String>) -> Option<KubeletFacts> {
         return None;
     }
     Some(KubeletFacts { cmdline, config_path: Some(config_path), config })
+}
+
+/// Environment variable names whose values are not sent: they look like credentials.
+fn secret_like(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    ["TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH"].iter().any(|w| n.contains(w))
+}
+
+/// Omit credential-like environment values from every container of a pod.
+fn redact_env(pod: &mut serde_json::Value) {
+    for list in ["containers", "initContainers"] {
+        let Some(containers) = pod.pointer_mut(&format!("/spec/{list}")).and_then(|c| c.as_array_mut())
+        else {
+            continue;
+        };
+        for c in containers {
+            let Some(env) = c.get_mut("env").and_then(|e| e.as_array_mut()) else { continue };
+            for e in env {
+                let name = e.get("name").and_then(|n| n.as_str()).unwrap_or_default().to_string();
+                if let (true, Some(v)) = (secret_like(&name), e.get_mut("value")) {
+                    *v = serde_json::Value::String("(omitted by the node agent)".into());
+                }
+            }
+        }
+    }
+}
+
+/// The static pod manifests under `dir` on the node.
+fn manifests(root: &Path, dir: &str, errors: &mut Vec<String>) -> Vec<StaticPod> {
+    let mut out = Vec::new();
+    let Ok(rd) = std::fs::read_dir(join(root, dir)) else { return out };
+    let mut paths: Vec<PathBuf> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
+    paths.sort();
+    for p in paths.into_iter().take(64) {
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        if !(name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json"))
+            || name.starts_with('.')
+        {
+            continue;
+        }
+        let on_node = format!("{}/{name}", dir.trim_end_matches('/'));
+        let text = match std::fs::metadata(&p) {
+            Ok(m) if m.is_file() && m.len() <= 1 << 20 => std::fs::read_to_string(&p),
+            Ok(_) => continue,
+            Err(e) => Err(e),
+        };
+        match text
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_yaml::from_str::<serde_json::Value>(&t).map_err(|e| e.to_string()))
+        {
+            Ok(mut pod) if pod.get("spec").is_some() => {
+                redact_env(&mut pod);
+                out.push(StaticPod { path: on_node, pod });
+            }
+            Ok(_) => errors.push(format!("{on_node}: not a pod manifest")),
+            Err(e) => errors.push(format!("{on_node}: {e}")),
+        }
+    }
+    out
 }

@@ -42,6 +42,10 @@ pub struct HostFacts {
     /// The kubelet's command line and configuration file, when a kubelet runs on the node.
     #[serde(default)]
     pub kubelet: Option<KubeletFacts>,
+    /// The static pod manifests in the kubelet's staticPodPath (environment values that look
+    /// like credentials are omitted by the agent).
+    #[serde(default)]
+    pub manifests: Vec<StaticPod>,
     /// What could not be read, in the agent's words.
     #[serde(default)]
     pub errors: Vec<String>,
@@ -62,6 +66,16 @@ pub struct KubeletFacts {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub config: Option<serde_json::Value>,
+}
+
+/// One static pod manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StaticPod {
+    pub path: String,
+    /// The manifest as JSON.
+    #[schema(value_type = Object)]
+    pub pod: serde_json::Value,
 }
 
 /// sshd's effective settings for a root login.

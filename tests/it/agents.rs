@@ -45,7 +45,12 @@ fn host_root() -> tempfile::TempDir {
     put(r, "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\nalice:x:1000:1000::/home/alice:/bin/sh\n", 0o644);
     put(r, "/etc/group", "root:x:0:\nalice:x:1000:\n", 0o644);
     put(r, "/etc/hostname", "cp-1\n", 0o644);
-    put(r, "/etc/kubernetes/manifests/kube-apiserver.yaml", "kind: Pod\n", 0o644);
+    put(
+        r,
+        "/etc/kubernetes/manifests/kube-apiserver.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: kube-apiserver, namespace: kube-system}\nspec:\n  containers:\n  - name: kube-apiserver\n    command: [kube-apiserver, --anonymous-auth=false]\n    env:\n    - {name: CLOUD_TOKEN, value: planted-secret-value}\n    - {name: GOMAXPROCS, value: \"2\"}\n",
+        0o644,
+    );
     put(r, "/etc/kubernetes/manifests/etcd.yaml", "kind: Pod\n", 0o600);
     let admin = put(r, "/etc/kubernetes/admin.conf", "kind: Config\n", 0o600);
     std::os::unix::fs::chown(&admin, Some(1000), Some(1000)).expect("the tests run as root (chown)");
@@ -147,6 +152,11 @@ async fn an_agents_report_joins_the_next_scan_and_its_findings_name_the_node() {
 
     let agents: Value = app.admin_json(&format!("/api/v1/clusters/{cluster}/agents")).await;
     assert_eq!(agents.as_array().unwrap().len(), 1, "{agents}");
+    // The manifest went with the report, its credential-like environment value omitted.
+    let stored: String =
+        sqlx::query_scalar("SELECT facts::text FROM node_reports").fetch_one(&app.pool).await.unwrap();
+    assert!(stored.contains("kube-apiserver") && stored.contains("(omitted by the node agent)"), "{stored}");
+    assert!(!stored.contains("planted-secret-value") && stored.contains("GOMAXPROCS"));
     assert_eq!(agents[0]["node"], "cp-1", "the node name comes from the host's /etc/hostname");
     assert_eq!(agents[0]["sshd"], true);
     assert_eq!(agents[0]["certificates"], 2);

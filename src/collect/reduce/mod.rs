@@ -675,3 +675,32 @@ fn purpose_of(components: &[Component], node: Option<&str>, path: &str) -> FileP
     }
     FilePurpose::Other
 }
+
+/// Add the control-plane components the node agents read from their static pod manifests, for
+/// nodes whose components the API did not show (no mirror pods, or kube-system not readable).
+/// A component the API already showed on that node is kept as it is.
+pub fn add_agent_components(snapshot: &mut Snapshot) {
+    let mut added = Vec::new();
+    for r in &snapshot.hosts.items {
+        let origin = Origin::new(crate::snapshot::Source::NodeAgent, r.received_at);
+        for m in &r.facts.manifests {
+            let Some(c) = component_from_pod(&m.pod, Some(&r.node), origin.clone()) else { continue };
+            let known = snapshot
+                .components
+                .items
+                .iter()
+                .chain(&added)
+                .any(|x: &Component| x.kind == c.kind && x.node.as_deref() == Some(r.node.as_str()));
+            if !known {
+                added.push(c);
+            }
+        }
+    }
+    if added.is_empty() {
+        return;
+    }
+    if matches!(snapshot.components.state, EvidenceState::NotCollected) {
+        snapshot.components.state = EvidenceState::Complete;
+    }
+    snapshot.components.items.extend(added);
+}

@@ -186,3 +186,40 @@ fn cluster_role_aggregation_rules_are_kept() {
     assert_eq!(role.aggregation.unwrap()[0].match_labels.len(), 1);
     assert!(role.rules.is_empty());
 }
+
+#[test]
+fn agent_manifests_add_the_components_the_api_did_not_show_and_never_duplicate_one() {
+    use crate::snapshot::host::{HostFacts, HostReport, StaticPod};
+    let pod = |image: &str, flag: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "kube-apiserver", "namespace": "kube-system"},
+            "spec": {"containers": [{"name": "kube-apiserver", "image": image,
+                                     "command": ["kube-apiserver", flag]}]}})
+    };
+    let report = |node: &str, flag: &str| HostReport {
+        node: node.into(),
+        report_id: uuid::Uuid::nil(),
+        collected_at: chrono::Utc::now(),
+        received_at: chrono::Utc::now(),
+        facts: HostFacts {
+            manifests: vec![StaticPod {
+                path: "/etc/kubernetes/manifests/kube-apiserver.yaml".into(),
+                pod: pod("registry.k8s.io/kube-apiserver:v1.31.4", flag),
+            }],
+            ..Default::default()
+        },
+    };
+    let mut snap = crate::snapshot::Snapshot::kubeadm_with_control_planes(1, 0);
+    let api_node = snap.components.items[0].node.clone().unwrap();
+    let before = snap.components.items.len();
+    snap.add_host_reports(vec![
+        report(&api_node, "--anonymous-auth=true"),
+        report("cp-9", "--anonymous-auth=false"),
+    ]);
+    super::add_agent_components(&mut snap);
+    assert_eq!(snap.components.items.len(), before + 1, "only cp-9's API server is new");
+    let added = snap.components.items.last().unwrap();
+    assert_eq!(added.node.as_deref(), Some("cp-9"));
+    assert_eq!(added.origin.source, crate::snapshot::Source::NodeAgent);
+    assert_eq!(added.flags.get("anonymous-auth"), Some("false"));
+}
