@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 /// Nested `Include`s followed (OpenSSH stops at 16 too).
 const MAX_DEPTH: usize = 16;
+/// Files read for one parse: a file that includes itself through a glob fans out at every level.
+const MAX_FILES: usize = 256;
 /// A configuration file larger than this is refused.
 const MAX_FILE: u64 = 1 << 20;
 
@@ -66,18 +68,28 @@ fn words(line: &str) -> Option<Vec<String>> {
     (!out.is_empty()).then_some(out)
 }
 
-/// A shell-style glob with `*` and `?`.
+/// A shell-style glob with `*` and `?`, in O(pattern × text) time: on a mismatch it retries only
+/// from the last `*` (a recursive matcher is exponential in the number of stars).
 fn glob_match(pattern: &str, text: &str) -> bool {
-    fn go(p: &[char], t: &[char]) -> bool {
-        match (p.first(), t.first()) {
-            (None, None) => true,
-            (Some('*'), _) => go(&p[1..], t) || (!t.is_empty() && go(p, &t[1..])),
-            (Some('?'), Some(_)) => go(&p[1..], &t[1..]),
-            (Some(a), Some(b)) if a == b => go(&p[1..], &t[1..]),
-            _ => false,
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
         }
     }
-    go(&pattern.chars().collect::<Vec<_>>(), &text.chars().collect::<Vec<_>>())
+    p[pi..].iter().all(|c| *c == '*')
 }
 
 /// An OpenSSH pattern list (`root,admin`, `!root,*`): a negated match wins.
@@ -121,11 +133,26 @@ pub fn join(root: &Path, on_node: &str) -> PathBuf {
     root.join(on_node.trim_start_matches('/'))
 }
 
-fn read_lines(root: &Path, path: &Path, depth: usize, out: &mut Vec<Line>, errors: &mut Vec<String>) {
+fn read_lines(
+    root: &Path,
+    path: &Path,
+    depth: usize,
+    out: &mut Vec<Line>,
+    errors: &mut Vec<String>,
+    read: &mut usize,
+) {
     let shown = path
         .strip_prefix(root)
         .map(|p| format!("/{}", p.display()))
         .unwrap_or_else(|_| path.display().to_string());
+    if *read >= MAX_FILES {
+        if *read == MAX_FILES {
+            errors.push(format!("{shown}: more than {MAX_FILES} files included; the rest is not read"));
+            *read += 1;
+        }
+        return;
+    }
+    *read += 1;
     if depth > MAX_DEPTH {
         errors.push(format!("{shown}: Include nested more than {MAX_DEPTH} deep"));
         return;
@@ -153,7 +180,7 @@ fn read_lines(root: &Path, path: &Path, depth: usize, out: &mut Vec<Line>, error
         if keyword == "include" {
             for arg in &w {
                 for p in include_paths(root, arg) {
-                    read_lines(root, &p, depth + 1, out, errors);
+                    read_lines(root, &p, depth + 1, out, errors, read);
                 }
             }
             continue;
@@ -188,7 +215,7 @@ fn matches_root(args: &[String]) -> Option<bool> {
 pub fn parse(root: &Path, path: &str) -> Parsed {
     let mut lines = Vec::new();
     let mut parsed = Parsed::default();
-    read_lines(root, &join(root, path), 0, &mut lines, &mut parsed.errors);
+    read_lines(root, &join(root, path), 0, &mut lines, &mut parsed.errors, &mut 0);
     let mut global: BTreeMap<String, String> = BTreeMap::new();
     let mut matched: BTreeMap<String, String> = BTreeMap::new();
     // `None`: global; `Some(true)`: a Match block that applies; `Some(false)`: one that does not.
@@ -263,6 +290,22 @@ mod tests {
         let p = parse(root.path(), "/etc/ssh/nope");
         assert_eq!(p.errors.len(), 1);
         assert!(p.settings.is_empty());
+    }
+
+    #[test]
+    fn a_self_including_glob_with_many_stars_is_parsed_at_once() {
+        // Found by the sshd_config fuzz target (fuzz/regressions): a recursive glob matcher and an
+        // Include that fans out at every level took over 10 s.
+        let input = include_bytes!("../../fuzz/regressions/sshd_config-slow-include-glob");
+        let root = tree(&[("/etc/ssh/sshd_config", &String::from_utf8_lossy(input))]);
+        let started = std::time::Instant::now();
+        let _ = parse(root.path(), "/etc/ssh/sshd_config");
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?}", started.elapsed());
+        let fan_out = tree(&[("/etc/ssh/sshd_config", "Include /etc/ssh/* /etc/ssh/* /etc/ssh/*\n")]);
+        let p = parse(fan_out.path(), "/etc/ssh/sshd_config");
+        assert!(p.errors.iter().any(|e| e.contains("more than 256 files")), "{:?}", p.errors);
+        assert!(glob_match(&"*a".repeat(30), &"a".repeat(60)));
+        assert!(!glob_match(&format!("{}b", "*a".repeat(30)), &"a".repeat(60)));
     }
 
     #[test]
