@@ -283,6 +283,12 @@ async fn ingest_refuses_what_it_must_and_says_why() {
     let mut extra = report("n1", now);
     extra["facts"]["shell_history"] = json!("…");
     assert_problem(ingest(&app, &token_a, &extra).await, 400).await;
+    // NUL cannot be stored: refused after the token, with the reason; before it, only 401.
+    let mut nul = report("n1", now);
+    nul["facts"]["errors"] = json!(["a\u{0}b"]);
+    let detail = assert_problem(ingest(&app, &token_b, &nul).await, 400).await;
+    assert!(detail.contains("NUL"), "{detail}");
+    assert_problem(ingest(&app, &app.admin_token, &nul).await, 401).await;
     let mut big = report("n1", now);
     big["facts"]["errors"] = json!(vec!["x".repeat(1000); 200]);
     assert_problem(ingest(&app, &token_a, &big).await, 413).await;

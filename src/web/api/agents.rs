@@ -210,6 +210,8 @@ pub async fn ingest_node(
     if !json {
         return Err(ApiError::UnsupportedMediaType("send the report as application/json".into()));
     }
+    // NUL and invalid UTF-8 cannot be stored (PostgreSQL text and jsonb refuse them).
+    crate::web::input::check_body("application/json", &body)?;
     let report: NodeReport =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest(format!("not a node report: {e}")))?;
     if report.schema != NODE_REPORT_SCHEMA {
