@@ -178,19 +178,7 @@ fn weak_algorithms(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<Che
 
 macro_rules! host_check {
     ($id:literal, $title:literal, $sev:expr, $run:expr, $rationale:literal, $remediation:literal) => {
-        Check {
-            meta: CheckMeta {
-                id: $id,
-                title: $title,
-                area: Area::Host,
-                severity: $sev,
-                rationale: $rationale,
-                remediation: $remediation,
-                evidence_source: SRC,
-                refs: &[],
-            },
-            run: $run,
-        }
+        super::check!($id, $title, Area::Host, $sev, $run, &[], $rationale, $remediation)
     };
 }
 

@@ -609,19 +609,7 @@ fn pki_30_days(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckRe
 
 macro_rules! agent_check {
     ($id:literal, $title:literal, $sev:expr, $run:expr, $refs:expr, $rationale:expr, $remediation:expr) => {
-        Check {
-            meta: CheckMeta {
-                id: $id,
-                title: $title,
-                area: Area::Host,
-                severity: $sev,
-                rationale: $rationale,
-                remediation: $remediation,
-                evidence_source: SRC,
-                refs: $refs,
-            },
-            run: $run,
-        }
+        super::check!($id, $title, Area::Host, $sev, $run, $refs, $rationale, $remediation)
     };
 }
 

@@ -13,6 +13,26 @@
 //! findings (`network`); `PAL-HOST-1NN` host probes (`host`); `PAL-TLS-2NN` and `PAL-AUTHN-2NN` what live
 //! probes of the endpoints saw (`probe`).
 
+/// A catalog entry whose evidence source is the calling module's `SRC`.
+macro_rules! check {
+    ($id:literal, $title:literal, $area:expr, $sev:expr, $run:expr, $refs:expr, $rationale:expr, $remediation:expr) => {
+        $crate::checks::Check {
+            meta: $crate::checks::CheckMeta {
+                id: $id,
+                title: $title,
+                area: $area,
+                severity: $sev,
+                rationale: $rationale,
+                remediation: $remediation,
+                evidence_source: SRC,
+                refs: $refs,
+            },
+            run: $run,
+        }
+    };
+}
+pub(crate) use check;
+
 pub mod apiserver;
 pub mod component;
 pub mod controlplane;

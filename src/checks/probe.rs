@@ -538,19 +538,7 @@ fn flags_match_probes(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<
 
 macro_rules! probe_check {
     ($id:literal, $title:literal, $area:expr, $sev:expr, $run:expr, $rationale:literal, $remediation:literal, $refs:expr) => {
-        Check {
-            meta: CheckMeta {
-                id: $id,
-                title: $title,
-                area: $area,
-                severity: $sev,
-                rationale: $rationale,
-                remediation: $remediation,
-                evidence_source: SRC,
-                refs: $refs,
-            },
-            run: $run,
-        }
+        super::check!($id, $title, $area, $sev, $run, $refs, $rationale, $remediation)
     };
 }
 
