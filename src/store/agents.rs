@@ -228,3 +228,60 @@ pub async fn latest(pool: &PgPool, cluster_id: Uuid) -> Result<Vec<HostReport>, 
         })
         .collect()
 }
+
+/// A node's newest report in brief, read without decoding its facts.
+#[derive(Debug, Clone, FromRow)]
+pub struct ReportSummary {
+    pub node: String,
+    pub report_id: Uuid,
+    pub collected_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub sshd: bool,
+    pub files: i32,
+    pub certificates: i32,
+    pub errors: Vec<String>,
+}
+
+/// The newest report per node, in brief (for the API's agent list and the dashboard): counted in
+/// the database, so a page view does not decode every node's manifests and files.
+pub async fn summaries(pool: &PgPool, cluster_id: Uuid) -> Result<Vec<ReportSummary>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT DISTINCT ON (node) node, report_id, collected_at, received_at, \
+         coalesce(jsonb_typeof(facts->'sshd') = 'object', false) AS sshd, \
+         coalesce(jsonb_array_length(facts->'files'), 0) AS files, \
+         coalesce(jsonb_array_length(facts->'pki'), 0) AS certificates, \
+         coalesce(ARRAY(SELECT jsonb_array_elements_text(facts->'errors')), '{}') AS errors \
+         FROM node_reports WHERE cluster_id = $1 ORDER BY node, collected_at DESC",
+    )
+    .bind(cluster_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// A certificate in a node's newest report that expires before a time.
+#[derive(Debug, Clone, FromRow)]
+pub struct ExpiringCert {
+    pub node: String,
+    pub path: String,
+    pub subject: String,
+    pub not_after: DateTime<Utc>,
+}
+
+/// The certificates of each node's newest report that expire before `before`, soonest first.
+pub async fn expiring(
+    pool: &PgPool,
+    cluster_id: Uuid,
+    before: DateTime<Utc>,
+) -> Result<Vec<ExpiringCert>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT r.node, c->>'path' AS path, c->>'subject' AS subject, (c->>'not_after')::timestamptz AS not_after \
+         FROM (SELECT DISTINCT ON (node) node, facts FROM node_reports WHERE cluster_id = $1 \
+               ORDER BY node, collected_at DESC) r, \
+              jsonb_array_elements(coalesce(r.facts->'pki', '[]')) c \
+         WHERE (c->>'not_after')::timestamptz < $2 ORDER BY not_after, r.node, path",
+    )
+    .bind(cluster_id)
+    .bind(before)
+    .fetch_all(pool)
+    .await?)
+}

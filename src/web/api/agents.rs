@@ -137,7 +137,7 @@ pub async fn list_agents(
 ) -> Result<web::Json<Vec<AgentReportSummary>>, ApiError> {
     who.require(Role::Viewer)?;
     let c = cluster(&state, *id).await?;
-    let reports = agents::latest(&state.pool, c.id).await?;
+    let reports = agents::summaries(&state.pool, c.id).await?;
     Ok(web::Json(
         reports
             .into_iter()
@@ -146,10 +146,10 @@ pub async fn list_agents(
                 report_id: r.report_id,
                 collected_at: r.collected_at,
                 received_at: r.received_at,
-                sshd: r.facts.sshd.is_some(),
-                files: r.facts.files.len(),
-                certificates: r.facts.pki.len(),
-                errors: r.facts.errors,
+                sshd: r.sshd,
+                files: r.files as usize,
+                certificates: r.certificates as usize,
+                errors: r.errors,
             })
             .collect(),
     ))

@@ -169,31 +169,30 @@ async fn agents_and_certs(
     state: &AppState,
     cluster: Uuid,
 ) -> Result<(Vec<AgentLine>, Vec<CertLine>), UiError> {
-    let reports = crate::store::agents::latest(&state.pool, cluster).await?;
     let now = chrono::Utc::now();
-    let mut certs: Vec<CertLine> = reports
-        .iter()
-        .flat_map(|r| r.facts.pki.iter().map(move |c| (r, c)))
-        .filter(|(_, c)| (c.not_after - now).num_days() < 90)
-        .map(|(r, c)| CertLine {
-            node: r.node.clone(),
-            path: c.path.clone(),
-            subject: c.subject.clone(),
-            not_after: super::fmt_time(&c.not_after),
+    let expiring =
+        crate::store::agents::expiring(&state.pool, cluster, now + chrono::Duration::days(90)).await?;
+    let certs = expiring
+        .into_iter()
+        .map(|c| CertLine {
             days_left: (c.not_after - now).num_days(),
+            not_after: super::fmt_time(&c.not_after),
+            node: c.node,
+            path: c.path,
+            subject: c.subject,
         })
         .collect();
-    certs.sort_by_key(|c| c.days_left);
-    let agents = reports
-        .iter()
+    let agents = crate::store::agents::summaries(&state.pool, cluster)
+        .await?
+        .into_iter()
         .map(|r| AgentLine {
-            node: r.node.clone(),
             collected: super::fmt_time(&r.collected_at),
             received: super::fmt_time(&r.received_at),
-            sshd: if r.facts.sshd.is_some() { "yes" } else { "no sshd" },
-            files: r.facts.files.len(),
-            certificates: r.facts.pki.len(),
-            errors: r.facts.errors.len(),
+            sshd: if r.sshd { "yes" } else { "no sshd" },
+            files: r.files as usize,
+            certificates: r.certificates as usize,
+            errors: r.errors.len(),
+            node: r.node,
         })
         .collect();
     Ok((agents, certs))
