@@ -19,7 +19,7 @@ use palisade::snapshot::probe::Service;
 
 #[path = "support/generated.rs"]
 mod generated;
-use generated::{reset_peak, status_mib, GeneratedSim};
+use generated::{measured, GeneratedSim};
 
 const DEFAULT_SPEC: &str = "nodes=5000,namespaces=100,pods=10000,roles=100,bindings=100,netpols=50,seed=42";
 
@@ -54,12 +54,8 @@ fn main() {
         [("kubelet TLS probes", &tls_only), ("kubelet TLS + HTTP (anonymous, read-only port)", &kubelet_all)]
     {
         for run in 1..=3 {
-            let before = status_mib("VmRSS");
-            reset_peak();
-            let t = Instant::now();
-            let probes = rt.block_on(probe::run(plan.clone(), &egress, &options, &|_, _| {}));
-            let wall = t.elapsed().as_secs_f64();
-            let peak = status_mib("VmHWM");
+            let (probes, wall, peak, before) =
+                measured(|| rt.block_on(probe::run(plan.clone(), &egress, &options, &|_, _| {})));
             let probed = probes.tls.iter().filter(|p| p.facts.probed()).count();
             let answered = probes.http.iter().filter(|p| p.status.is_some() || p.error.is_some()).count();
             assert_eq!(probed, plan.tls.len(), "every kubelet spoke TLS");

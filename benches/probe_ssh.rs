@@ -23,7 +23,7 @@ use palisade::collect::probe::{self, Plan, ProbeOptions};
 
 #[path = "support/generated.rs"]
 mod generated;
-use generated::{binary, reset_peak, status_mib, GeneratedSim};
+use generated::{binary, measured, GeneratedSim};
 
 const DEFAULT_SPEC: &str = "nodes=5000,namespaces=100,pods=10000,roles=100,bindings=100,netpols=50,seed=42";
 
@@ -43,12 +43,8 @@ fn fleet() {
     for concurrency in [64, 256] {
         let options = ProbeOptions { concurrency, ssh_port: Some(port), ..Default::default() };
         for run in 1..=3 {
-            let before = status_mib("VmRSS");
-            reset_peak();
-            let t = Instant::now();
-            let probes = rt.block_on(probe::run(plan.clone(), &egress, &options, &|_, _| {}));
-            let wall = t.elapsed().as_secs_f64();
-            let peak = status_mib("VmHWM");
+            let (probes, wall, peak, before) =
+                measured(|| rt.block_on(probe::run(plan.clone(), &egress, &options, &|_, _| {})));
             let decided =
                 probes.ssh.iter().filter(|p| p.facts.probed() && p.facts.password_auth.is_some()).count();
             assert_eq!(decided, plan.ssh.len(), "every stand-in finished both key exchanges");

@@ -31,6 +31,17 @@ pub fn reset_peak() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
 
+/// Run `f` once with the high-water mark reset: its result, wall seconds, peak RSS over the run
+/// and RSS before it (MiB).
+pub fn measured<T>(f: impl FnOnce() -> T) -> (T, f64, f64, f64) {
+    let before = status_mib("VmRSS");
+    reset_peak();
+    let t = Instant::now();
+    let out = f();
+    let wall = t.elapsed().as_secs_f64();
+    (out, wall, status_mib("VmHWM"), before)
+}
+
 /// A generated cluster served by `palisade sim` in its own process; killed on drop.
 pub struct GeneratedSim {
     child: Child,

@@ -197,8 +197,7 @@ pub async fn ingest_node(
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
+        .and_then(crate::web::auth::bearer)
         .filter(|t| t.starts_with(agents::AGENT_TOKEN_PREFIX))
         .ok_or(ApiError::Unauthenticated)?;
     let who = agents::lookup(&state.pool, token).await?.ok_or(ApiError::Unauthenticated)?;

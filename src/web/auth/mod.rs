@@ -128,16 +128,19 @@ pub fn clear_session_cookie(secure: bool) -> Cookie<'static> {
     c
 }
 
+/// The token of an `Authorization: Bearer <token>` value (either case of `Bearer`), trimmed.
+pub fn bearer(value: &str) -> Option<&str> {
+    value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).map(str::trim)
+}
+
 /// Resolve the caller from the request (no CSRF check).
 pub async fn identify(state: &AppState, req: &HttpRequest) -> Result<Option<Authenticated>, ApiError> {
     let address = peer_address(req);
     if let Some(value) = req.headers().get(actix_web::http::header::AUTHORIZATION) {
         let value = value.to_str().map_err(|_| ApiError::Unauthenticated)?;
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .ok_or_else(|| ApiError::BadRequest("the Authorization header must be `Bearer <token>`".into()))?
-            .trim();
+        let token = bearer(value).ok_or_else(|| {
+            ApiError::BadRequest("the Authorization header must be `Bearer <token>`".into())
+        })?;
         let Some(t) = token_principal(state, token).await? else {
             return Err(ApiError::Unauthenticated);
         };
