@@ -20,71 +20,23 @@
 
 #[path = "support/fleet.rs"]
 mod fleet;
+#[path = "support/server.rs"]
+mod server;
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fleet::percentile;
 use palisade::domain::Role;
 use palisade::store::{self, users};
+use server::{env_num, wait_ready, Browser, Proc, KEY_B64};
 use sqlx::Connection;
 
-const KEY_B64: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 const PASSWORD: &str = "bench-dashboard-password";
 const BIG_SPEC: &str =
     "nodes=5000,namespaces=1000,pods=100000,roles=10000,bindings=10000,netpols=5000,seed=42";
-
-fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A logged-in browser: its session cookie rides on every request.
-#[derive(Clone)]
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-}
-
-impl Browser {
-    async fn login(base: &str, username: &str) -> anyhow::Result<Browser> {
-        let http = reqwest::Client::builder().cookie_store(true).pool_max_idle_per_host(4).build()?;
-        let r = http
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&serde_json::json!({"username": username, "password": PASSWORD}))
-            .send()
-            .await?;
-        anyhow::ensure!(r.status() == 200, "login of {username}: {}", r.status());
-        Ok(Browser { http, base: base.to_string() })
-    }
-
-    /// GET `path`; the time to the whole body, refusing anything but a 200 containing `expect`.
-    async fn get(&self, path: &str, expect: &str) -> anyhow::Result<(f64, usize)> {
-        let t = Instant::now();
-        let r = self.http.get(format!("{}{path}", self.base)).send().await?;
-        let status = r.status();
-        let body = r.text().await?;
-        let ms = t.elapsed().as_secs_f64() * 1000.0;
-        anyhow::ensure!(
-            status == 200,
-            "GET {path}: {status}: {}",
-            body.chars().take(300).collect::<String>()
-        );
-        anyhow::ensure!(body.contains(expect), "GET {path}: the answer does not contain {expect:?}");
-        Ok((ms, body.len()))
-    }
-}
 
 /// A session cookie (`name=value; …`) from logging `username` in.
 async fn session_cookie(base: &str, username: &str) -> anyhow::Result<String> {
@@ -292,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
     );
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&base).await?;
-    let admin = Browser::login(&base, "admin").await?;
+    let admin = Browser::login(&base, "admin", PASSWORD).await?;
 
     // ---- part 1: every page on the 1,000-cluster, one-year database
     let cluster_id: uuid::Uuid =
@@ -355,7 +307,7 @@ async fn main() -> anyhow::Result<()> {
         Arc::new(sqlx::query_scalar("SELECT id FROM clusters ORDER BY name").fetch_all(&pool).await?);
     let mut browsers = Vec::new();
     for name in &names {
-        browsers.push(Browser::login(&base, name).await?);
+        browsers.push(Browser::login(&base, name, PASSWORD).await?);
     }
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
@@ -448,17 +400,6 @@ async fn main() -> anyhow::Result<()> {
         println!("kept database {db}");
     }
     Ok(())
-}
-
-async fn wait_ready(base: &str) -> anyhow::Result<()> {
-    let http = reqwest::Client::new();
-    for _ in 0..600 {
-        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == 200) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    anyhow::bail!("the server did not become ready")
 }
 
 /// Serve `spec` with `palisade sim`, register it, scan it through the server, then time its pages.

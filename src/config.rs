@@ -56,10 +56,18 @@ pub struct ServerSettings {
     /// Seconds between looks at the certificate files; a changed pair is served without a restart.
     #[serde(default = "default_tls_reload_secs")]
     pub tls_reload_secs: u64,
+    /// Largest cluster agent snapshot taken by `POST /api/v1/ingest/cluster`, in bytes of JSON
+    /// (after gzip decoding when the agent compresses it).
+    #[serde(default = "default_cluster_report_limit_bytes")]
+    pub cluster_report_limit_bytes: usize,
 }
 
 fn default_tls_reload_secs() -> u64 {
     30
+}
+
+fn default_cluster_report_limit_bytes() -> usize {
+    256 << 20
 }
 
 impl ServerSettings {

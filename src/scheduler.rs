@@ -23,7 +23,7 @@ use crate::collect::kube::{CollectError, LiveOptions, Progress, ProgressFn};
 pub use crate::config::SchedulerSettings;
 use crate::domain::Status;
 use crate::egress::Egress;
-use crate::registry::{Registry, RegistryError, Schedule};
+use crate::registry::{Registry, RegistryError, ScanSource, Schedule};
 use crate::store::scans::{self, Claimed, ScanOutcome, ScanProgress};
 use crate::store::StoreError;
 use crate::telemetry::Chain;
@@ -43,6 +43,11 @@ pub enum ScanFailure {
     Credentials(#[source] RegistryError),
     #[error(transparent)]
     Collect(#[from] CollectError),
+    #[error(
+        "no snapshot from the cluster agent yet: this cluster is in push mode, so the server waits for \
+         `palisade agent --mode cluster` to send one (deploy/cluster-agent.yaml, with an agent token)"
+    )]
+    NoPushedSnapshot,
     #[error("the checks crashed: {0}")]
     ChecksCrashed(#[source] tokio::task::JoinError),
     #[error("the scan timed out after {0} seconds")]
@@ -123,12 +128,22 @@ impl Scanner for LiveScanner {
         let mut live = self.live.clone();
         Box::pin(async move {
             let target = load(cluster_id).await.map_err(ScanFailure::Credentials)?;
-            let (name, creds, hosts) = (target.name, target.credentials, target.hosts);
-            if let (Some(port), Some(probe)) = (target.ssh_port, live.probe.as_mut()) {
-                probe.ssh_port = (port != 0).then_some(port);
-            }
-            live.progress = Some(progress_reporter(progress.clone()));
-            let mut snapshot = crate::collect::kube::collect(&name, &creds, live).await?;
+            let (name, hosts) = (target.name, target.hosts);
+            let mut snapshot = match target.source {
+                ScanSource::Pull(creds) => {
+                    if let (Some(port), Some(probe)) = (target.ssh_port, live.probe.as_mut()) {
+                        probe.ssh_port = (port != 0).then_some(port);
+                    }
+                    live.progress = Some(progress_reporter(progress.clone()));
+                    crate::collect::kube::collect(&name, &creds, live).await?
+                }
+                // The cluster agent collected and probed inside the cluster; nothing is dialled here.
+                ScanSource::Push(pushed) => {
+                    let mut snapshot = pushed.ok_or(ScanFailure::NoPushedSnapshot)?.snapshot;
+                    snapshot.cluster.name = name;
+                    snapshot
+                }
+            };
             snapshot.add_host_reports(hosts);
             crate::collect::reduce::add_agent_components(&mut snapshot);
             let objects = progress.borrow().done;

@@ -1,4 +1,4 @@
-//! Delivering node reports: each report is written to the spool directory first (atomically),
+//! Delivering reports (a node agent's, a cluster agent's): each report is written to the spool directory first (atomically),
 //! then the spool is sent oldest first. A report leaves the spool when the server stored it, when
 //! the server already had it (a duplicate: sent before, the answer lost), or when the server
 //! refuses it for good (stale, malformed, too large: resending cannot help; the reason is logged).
@@ -8,7 +8,40 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::snapshot::host::NodeReport;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::snapshot::host::{ClusterReport, NodeReport};
+
+/// What the spool holds: a report with an id (the server recognizes one sent twice) and a
+/// collection time (the spool sends oldest first).
+pub trait Report: serde::Serialize {
+    fn report_id(&self) -> Uuid;
+    fn collected_at(&self) -> DateTime<Utc>;
+}
+
+impl Report for NodeReport {
+    fn report_id(&self) -> Uuid {
+        self.report_id
+    }
+    fn collected_at(&self) -> DateTime<Utc> {
+        self.collected_at
+    }
+}
+
+impl Report for ClusterReport {
+    fn report_id(&self) -> Uuid {
+        self.report_id
+    }
+    fn collected_at(&self) -> DateTime<Utc> {
+        self.collected_at
+    }
+}
+
+/// The node agent's ingest path.
+pub const NODE_ENDPOINT: &str = "/api/v1/ingest/node";
+/// The cluster agent's ingest path.
+pub const CLUSTER_ENDPOINT: &str = "/api/v1/ingest/cluster";
 
 /// Where and how to send.
 #[derive(Debug, Clone)]
@@ -19,6 +52,11 @@ pub struct Delivery {
     pub token: String,
     /// PEM CA that the server's certificate must chain to (default: the system roots).
     pub ca_pem: Option<String>,
+    /// The ingest path reports are posted to ([`NODE_ENDPOINT`], [`CLUSTER_ENDPOINT`]).
+    pub endpoint: &'static str,
+    /// Spool and send reports gzip-compressed (`Content-Encoding: gzip`): a cluster's snapshot
+    /// shrinks about tenfold.
+    pub gzip: bool,
     pub spool: PathBuf,
     pub max_spooled: usize,
     pub timeout: Duration,
@@ -39,15 +77,29 @@ pub struct Flushed {
 }
 
 /// Put a report in the spool (write, fsync, rename), dropping the oldest beyond the bound.
-pub fn spool(d: &Delivery, report: &NodeReport) -> std::io::Result<PathBuf> {
+pub fn spool(d: &Delivery, report: &impl Report) -> std::io::Result<PathBuf> {
+    use std::io::Write;
     std::fs::create_dir_all(&d.spool)?;
-    let name = format!("{}-{}.json", report.collected_at.format("%Y%m%dT%H%M%S%.6fZ"), report.report_id);
+    let name = format!(
+        "{}-{}.{}",
+        report.collected_at().format("%Y%m%dT%H%M%S%.6fZ"),
+        report.report_id(),
+        if d.gzip { "json.gz" } else { "json" }
+    );
     let path = d.spool.join(&name);
     let tmp = d.spool.join(format!(".{name}.tmp"));
     {
-        use std::io::Write;
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(&serde_json::to_vec(report).map_err(std::io::Error::other)?)?;
+        let f = std::fs::File::create(&tmp)?;
+        let json = serde_json::to_vec(report).map_err(std::io::Error::other)?;
+        let f = if d.gzip {
+            let mut gz = flate2::write::GzEncoder::new(f, flate2::Compression::fast());
+            gz.write_all(&json)?;
+            gz.finish()?
+        } else {
+            let mut f = f;
+            f.write_all(&json)?;
+            f
+        };
         f.sync_all()?;
     }
     std::fs::rename(&tmp, &path)?;
@@ -67,8 +119,9 @@ pub fn spooled(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
             .filter_map(Result::ok)
             .map(|e| e.path())
             .filter(|p| {
-                p.extension().is_some_and(|e| e == "json")
-                    && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                p.file_name()
+                    .map(|n| n.to_string_lossy())
+                    .is_some_and(|n| (n.ends_with(".json") || n.ends_with(".json.gz")) && !n.starts_with('.'))
             })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
@@ -108,16 +161,15 @@ pub async fn flush(d: &Delivery) -> Flushed {
             return out;
         }
     };
-    let url = format!("{}/api/v1/ingest/node", d.server.trim_end_matches('/'));
+    let url = format!("{}{}", d.server.trim_end_matches('/'), d.endpoint);
     for (i, path) in files.iter().enumerate() {
         let Ok(body) = std::fs::read(path) else { continue };
-        let sent = http
-            .post(&url)
-            .bearer_auth(&d.token)
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body)
-            .send()
-            .await;
+        let mut request =
+            http.post(&url).bearer_auth(&d.token).header(reqwest::header::CONTENT_TYPE, "application/json");
+        if path.to_string_lossy().ends_with(".gz") {
+            request = request.header(reqwest::header::CONTENT_ENCODING, "gzip");
+        }
+        let sent = request.body(body).send().await;
         let response = match sent {
             Ok(r) => r,
             Err(e) => {

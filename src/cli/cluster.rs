@@ -11,7 +11,7 @@ use crate::domain::{ClusterName, GroupName, Labels};
 use crate::registry::Registry;
 use crate::secrets::Cipher;
 use crate::store::audit::Actor;
-use crate::store::clusters::{self, ClusterFilter, NewCluster};
+use crate::store::clusters::{self, ClusterFilter, NewCluster, NewPushCluster};
 
 /// Cluster subcommands.
 #[derive(Debug, clap::Subcommand)]
@@ -40,6 +40,10 @@ pub enum ClusterCommand {
 #[derive(Debug, clap::Args)]
 pub struct AddArgs {
     pub name: ClusterName,
+    /// Push mode: the cluster's agent (`palisade agent --mode cluster`, deploy/cluster-agent.yaml)
+    /// sends its snapshots; the server holds no credentials for it and never connects to it.
+    #[arg(long, conflicts_with_all = ["kubeconfig", "server", "no_check", "ssh_port"])]
+    pub push: bool,
     /// Kubeconfig file to read the credentials from.
     #[arg(long, conflicts_with = "server")]
     pub kubeconfig: Option<PathBuf>,
@@ -122,6 +126,22 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
             ClusterCommand::Add(args) => {
                 let labels =
                     Labels::from_pairs(args.labels.iter().map(String::as_str)).map_err(anyhow::Error::msg)?;
+                if args.push {
+                    let new = NewPushCluster {
+                        name: args.name.clone(),
+                        labels,
+                        group: args.group.clone(),
+                        enabled: !args.disabled,
+                    };
+                    let c = registry.register_push(&new, &Actor::cli()).await?;
+                    println!("registered {} (push mode) id {}", c.name, c.id);
+                    println!(
+                        "next: create its agent token (POST /api/v1/clusters/{}/agent-tokens) and deploy \
+                         deploy/cluster-agent.yaml in the cluster",
+                        c.id
+                    );
+                    return Ok(());
+                }
                 let new = NewCluster {
                     name: args.name.clone(),
                     labels,
@@ -150,6 +170,7 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
                     let more = rows.len() > 500;
                     for c in rows.iter().take(500) {
                         let reach = match c.last_reachable {
+                            _ if c.mode == "push" => "n/a",
                             Some(true) => "yes",
                             Some(false) => "no",
                             None => "unchecked",
@@ -158,7 +179,7 @@ pub fn run(cmd: &ClusterCommand) -> anyhow::Result<()> {
                         println!(
                             "{:<32} {:<40} {:<8} {:<10} {}",
                             c.name,
-                            c.server_url,
+                            if c.mode == "push" { "(push mode)" } else { c.server_url.as_str() },
                             c.enabled,
                             reach,
                             labels.join(",")

@@ -46,6 +46,33 @@ pub enum FileRefs {
     ResolveFrom(PathBuf),
 }
 
+/// Where a pod's service account credentials are mounted.
+pub const SERVICE_ACCOUNT_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// The credentials of the pod this process runs in: the API server from
+/// `KUBERNETES_SERVICE_HOST`/`KUBERNETES_SERVICE_PORT`, the service account's token and CA from
+/// `sa_dir`. Read again for every use, because the kubelet rotates the projected token.
+pub fn in_cluster_credentials(sa_dir: &Path) -> Result<ClusterCredentials, String> {
+    let host = std::env::var("KUBERNETES_SERVICE_HOST").map_err(|_| {
+        "not running in a pod (KUBERNETES_SERVICE_HOST is not set): pass --kubeconfig".to_string()
+    })?;
+    let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
+    let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
+    let read = |name: &str| {
+        let path = sa_dir.join(name);
+        std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    };
+    let creds = ClusterCredentials {
+        server: format!("https://{host}:{port}"),
+        ca_pem: Some(read("ca.crt")?),
+        tls_server_name: None,
+        insecure_skip_tls_verify: false,
+        auth: ClusterAuth::Token { token: read("token")?.trim().to_string() },
+    };
+    creds.validate().map_err(|e| e.to_string())?;
+    Ok(creds)
+}
+
 /// The context names of a kubeconfig and the current one, for a context picker.
 pub fn kubeconfig_contexts(yaml: &str) -> Result<(Vec<String>, Option<String>), CredentialsError> {
     let raw = parse(yaml)?;

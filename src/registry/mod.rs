@@ -22,11 +22,21 @@ use crate::store::clusters::{self, Cluster, NewCluster};
 use crate::store::scans::{self, ScheduleSpec};
 use crate::store::StoreError;
 
-/// What a live scan of one cluster needs.
+/// Where a scan's snapshot comes from.
+#[derive(Debug, Clone)]
+pub enum ScanSource {
+    /// Collect the cluster live with its stored credentials.
+    Pull(ClusterCredentials),
+    /// Judge the cluster agent's newest snapshot (`None`: it has sent none yet). The server never
+    /// connects to a push-mode cluster.
+    Push(Option<Box<crate::store::agents::PushedSnapshot>>),
+}
+
+/// What a scan of one cluster needs.
 #[derive(Debug, Clone)]
 pub struct ScanTarget {
     pub name: String,
-    pub credentials: ClusterCredentials,
+    pub source: ScanSource,
     /// The cluster's own SSH port (`None`: the server's default; `Some(0)`: not probed).
     pub ssh_port: Option<u16>,
     /// Each node's newest node-agent report.
@@ -98,6 +108,32 @@ impl Registry {
         }
     }
 
+    /// Register a push-mode cluster (audited): no credentials, no connectivity check; it is
+    /// scanned from what its cluster agent sends.
+    pub async fn register_push(
+        &self,
+        new: &clusters::NewPushCluster,
+        actor: &Actor,
+    ) -> Result<Cluster, RegistryError> {
+        Ok(clusters::register_push(&self.pool, new, actor).await?)
+    }
+
+    /// Store a cluster agent's snapshot and queue a scan of it (the scan judges the newest
+    /// snapshot, so reports arriving while one is queued are judged together). Returns the stored
+    /// size and the queued scan, or why the report was refused.
+    pub async fn ingest_cluster_report(
+        &self,
+        who: &crate::store::agents::AgentPrincipal,
+        report: crate::snapshot::host::ClusterReport,
+    ) -> Result<Result<(usize, scans::ScanRow), crate::store::agents::Refused>, RegistryError> {
+        let stored = match crate::store::agents::ingest_cluster(&self.pool, who, report).await? {
+            Ok(bytes) => bytes,
+            Err(refused) => return Ok(Err(refused)),
+        };
+        let (scan, _) = scans::request(&self.pool, who.cluster_id, Some("cluster-agent")).await?;
+        Ok(Ok((stored, scan)))
+    }
+
     /// Probe a cluster's `GET /version` with `creds` and store the outcome.
     pub async fn check_connectivity(
         &self,
@@ -131,12 +167,18 @@ impl Registry {
         Ok(clusters::load_credentials(&self.pool, &self.cipher, id).await?)
     }
 
-    /// What a live scan needs: the cluster's name, decrypted credentials and probe settings.
+    /// What a scan needs: the cluster's name, its decrypted credentials (pull) or its agent's
+    /// newest snapshot (push), its probe settings and its nodes' agent reports.
     pub async fn scan_target(&self, id: Uuid) -> Result<ScanTarget, RegistryError> {
         let cluster = clusters::get(&self.pool, id).await?.ok_or(RegistryError::ClusterGone(id))?;
+        let source = if cluster.mode == "push" {
+            ScanSource::Push(crate::store::agents::latest_cluster_report(&self.pool, id).await?.map(Box::new))
+        } else {
+            ScanSource::Pull(self.cluster_credentials(id).await?)
+        };
         Ok(ScanTarget {
             hosts: crate::store::agents::latest(&self.pool, id).await?,
-            credentials: self.cluster_credentials(id).await?,
+            source,
             ssh_port: cluster.ssh_port.and_then(|p| u16::try_from(p).ok()),
             name: cluster.name,
         })

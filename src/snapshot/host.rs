@@ -26,6 +26,26 @@ pub struct NodeReport {
     pub facts: HostFacts,
 }
 
+pub const CLUSTER_REPORT_SCHEMA: &str = "palisade.cluster-report/v1";
+
+/// A cluster agent's report (push mode), as it sends it to `POST /api/v1/ingest/cluster`: the
+/// snapshot it collected inside the cluster (the API objects and its probes), in the form
+/// `palisade scan --snapshot-out` writes.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterReport {
+    /// Always `palisade.cluster-report/v1`.
+    pub schema: String,
+    /// Unique per report: a report sent twice (a retry, a replay) is recognized by it.
+    pub report_id: uuid::Uuid,
+    /// When the agent finished collecting.
+    pub collected_at: DateTime<Utc>,
+    pub agent_version: String,
+    /// The collected snapshot (`palisade scan --snapshot-out` writes the same document).
+    #[schema(value_type = Object)]
+    pub snapshot: super::Snapshot,
+}
+
 /// What the agent read on one node.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

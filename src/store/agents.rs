@@ -1,7 +1,8 @@
 //! Node agents' tokens and reports (issue 14). An agent token (`pla_<secret>`) can only ingest
 //! for the one cluster it was made for; it is shown once and only its SHA-256 is kept. Reports are
 //! accepted once per id (a retry or a replay is recognized), and never older than the node's
-//! newest (a stale report is recognized too); each node keeps its few newest.
+//! newest (a stale report is recognized too); each node keeps its few newest. A cluster agent's
+//! snapshots (push mode) follow the same rules per cluster.
 
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
@@ -10,7 +11,8 @@ use uuid::Uuid;
 use super::audit::{self, Actor};
 use super::sessions::{hash_secret, new_secret};
 use super::StoreError;
-use crate::snapshot::host::{HostReport, NodeReport};
+use crate::snapshot::host::{ClusterReport, HostReport, NodeReport};
+use crate::snapshot::Snapshot;
 
 /// The prefix that marks a Palisade agent token (helps secret scanners).
 pub const AGENT_TOKEN_PREFIX: &str = "pla_";
@@ -114,11 +116,13 @@ pub struct AgentPrincipal {
     pub token_id: Uuid,
     pub cluster_id: Uuid,
     pub cluster_name: String,
+    /// `pull` (the server collects the cluster) or `push` (its cluster agent sends snapshots).
+    pub cluster_mode: String,
 }
 
 pub async fn lookup(pool: &PgPool, token: &str) -> Result<Option<AgentPrincipal>, StoreError> {
     Ok(sqlx::query_as(
-        "SELECT t.id AS token_id, c.id AS cluster_id, c.name AS cluster_name FROM agent_tokens t \
+        "SELECT t.id AS token_id, c.id AS cluster_id, c.name AS cluster_name, c.mode AS cluster_mode FROM agent_tokens t \
          JOIN clusters c ON c.id = t.cluster_id \
          WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND c.deleted_at IS NULL",
     )
@@ -284,4 +288,129 @@ pub async fn expiring(
     .bind(before)
     .fetch_all(pool)
     .await?)
+}
+
+/// Snapshots kept per push-mode cluster (the newest is what scans judge).
+const KEPT_PER_CLUSTER: i64 = 2;
+
+/// Store a cluster agent's snapshot for the token's cluster, unless it is a duplicate or stale.
+/// Returns the stored size (JSON bytes before compression).
+pub async fn ingest_cluster(
+    pool: &PgPool,
+    who: &AgentPrincipal,
+    report: ClusterReport,
+) -> Result<Result<usize, Refused>, StoreError> {
+    let ClusterReport { report_id, collected_at, agent_version, snapshot, .. } = report;
+    // Compressing a large snapshot is CPU-bound: keep it off the async workers.
+    let (raw, gz) = tokio::task::spawn_blocking(move || super::scans::compress_snapshot(&snapshot))
+        .await
+        .map_err(|e| StoreError::Other(format!("compressing the snapshot stopped: {e}")))??;
+    let mut tx = pool.begin().await?;
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1::text || '/cluster-report', 14))")
+        .bind(who.cluster_id)
+        .execute(&mut *tx)
+        .await?;
+    let seen: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT received_at FROM cluster_reports WHERE cluster_id = $1 AND report_id = $2",
+    )
+    .bind(who.cluster_id)
+    .bind(report_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(received_at) = seen {
+        return Ok(Err(Refused::Duplicate { received_at }));
+    }
+    let newest: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT max(collected_at) FROM cluster_reports WHERE cluster_id = $1")
+            .bind(who.cluster_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    if let Some(newest) = newest.filter(|n| *n > collected_at) {
+        return Ok(Err(Refused::Stale { newest }));
+    }
+    sqlx::query(
+        "INSERT INTO cluster_reports (cluster_id, report_id, token_id, collected_at, agent_version, raw_bytes, gzip) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(who.cluster_id)
+    .bind(report_id)
+    .bind(who.token_id)
+    .bind(collected_at)
+    .bind(&agent_version)
+    .bind(raw as i64)
+    .bind(gz)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        "DELETE FROM cluster_reports WHERE cluster_id = $1 AND report_id NOT IN \
+         (SELECT report_id FROM cluster_reports WHERE cluster_id = $1 ORDER BY collected_at DESC LIMIT $2)",
+    )
+    .bind(who.cluster_id)
+    .bind(KEPT_PER_CLUSTER)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE agent_tokens SET last_used_at = now() WHERE id = $1")
+        .bind(who.token_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(Ok(raw))
+}
+
+/// A cluster agent's newest report in brief.
+#[derive(Debug, Clone, FromRow)]
+pub struct ClusterReportSummary {
+    pub report_id: Uuid,
+    pub collected_at: DateTime<Utc>,
+    pub received_at: DateTime<Utc>,
+    pub agent_version: String,
+    pub raw_bytes: i64,
+}
+
+/// The cluster agent's newest report in brief, if it has sent one.
+pub async fn cluster_report_summary(
+    pool: &PgPool,
+    cluster_id: Uuid,
+) -> Result<Option<ClusterReportSummary>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT report_id, collected_at, received_at, agent_version, raw_bytes FROM cluster_reports \
+         WHERE cluster_id = $1 ORDER BY collected_at DESC LIMIT 1",
+    )
+    .bind(cluster_id)
+    .fetch_optional(pool)
+    .await?)
+}
+
+/// A pushed snapshot, as a scan judges it.
+#[derive(Debug, Clone)]
+pub struct PushedSnapshot {
+    pub report: ClusterReportSummary,
+    pub snapshot: Snapshot,
+}
+
+/// The cluster agent's newest snapshot, decoded.
+pub async fn latest_cluster_report(
+    pool: &PgPool,
+    cluster_id: Uuid,
+) -> Result<Option<PushedSnapshot>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        #[sqlx(flatten)]
+        report: ClusterReportSummary,
+        gzip: Vec<u8>,
+    }
+    let row: Option<Row> = sqlx::query_as(
+        "SELECT report_id, collected_at, received_at, agent_version, raw_bytes, gzip FROM cluster_reports \
+         WHERE cluster_id = $1 ORDER BY collected_at DESC LIMIT 1",
+    )
+    .bind(cluster_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some(Row { report, gzip: gz }) = row else {
+        return Ok(None);
+    };
+    let snapshot = tokio::task::spawn_blocking(move || super::scans::decompress_snapshot(&gz))
+        .await
+        .map_err(|e| StoreError::Other(format!("decoding the snapshot stopped: {e}")))??;
+    Ok(Some(PushedSnapshot { report, snapshot }))
 }

@@ -48,6 +48,11 @@ pub struct Cluster {
     /// (`[scheduler] ssh_port`, 22); `0`: SSH is not probed.
     #[schema(minimum = 0, maximum = 65535)]
     pub ssh_port: Option<i32>,
+    /// `pull`: the server connects to the cluster with its stored credentials. `push`: the
+    /// cluster's agent (`palisade agent --mode cluster`) sends snapshots, and the server never
+    /// connects to it.
+    #[schema(pattern = "^(pull|push)$", example = "pull")]
+    pub mode: String,
 }
 
 /// What to register.
@@ -89,7 +94,7 @@ pub struct ClusterPatch {
 }
 
 const COLUMNS: &str =
-    "id, name, server_url, auth_kind, labels, cluster_group, enabled, insecure_skip_tls_verify, ssh_port, \
+    "id, name, server_url, auth_kind, labels, cluster_group, enabled, insecure_skip_tls_verify, ssh_port, mode, \
      created_at, updated_at, last_checked_at, last_reachable, last_server_version, last_error, \
      (SELECT q.error FROM cluster_scan_state qs JOIN scans q ON q.id = qs.last_scan_id \
       WHERE qs.cluster_id = clusters.id AND q.quarantined) AS quarantined";
@@ -146,6 +151,61 @@ pub async fn register(
     Ok(cluster)
 }
 
+/// A cluster registered in push mode: no credentials, the server never connects to it.
+#[derive(Debug, Clone)]
+pub struct NewPushCluster {
+    pub name: ClusterName,
+    pub labels: Labels,
+    pub group: Option<GroupName>,
+    pub enabled: bool,
+}
+
+/// What a push-mode cluster's `server_url` and `auth_kind` hold: it has no address the server
+/// uses and no credentials.
+pub const PUSH_AUTH_KIND: &str = "agent";
+
+/// Register a push-mode cluster (audited). Its cluster agent needs an agent token (see
+/// `store::agents::create_token`).
+#[tracing::instrument(skip_all, fields(cluster = %new.name))]
+pub async fn register_push(
+    pool: &PgPool,
+    new: &NewPushCluster,
+    actor: &Actor,
+) -> Result<Cluster, StoreError> {
+    let labels = serde_json::to_value(new.labels.as_map()).map_err(|e| StoreError::Other(e.to_string()))?;
+    let mut tx = pool.begin().await?;
+    let cluster: Cluster = sqlx::query_as(&format!(
+        "INSERT INTO clusters (id, name, server_url, auth_kind, labels, cluster_group, enabled, mode, ssh_port) \
+         VALUES ($1, $2, '', $3, $4, $5, $6, 'push', 0) RETURNING {COLUMNS}"
+    ))
+    .bind(Uuid::now_v7())
+    .bind(new.name.as_str())
+    .bind(PUSH_AUTH_KIND)
+    .bind(labels)
+    .bind(new.group.as_ref().map(|g| g.as_str()))
+    .bind(new.enabled)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(|e| name_conflict(e, new.name.as_str()))?;
+    audit::record(
+        &mut *tx,
+        actor,
+        "cluster.register",
+        Some(&cluster.name),
+        serde_json::json!({"id": cluster.id, "mode": "push"}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(cluster)
+}
+
+fn push_mode(name: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "cluster `{name}` is registered in push mode: its cluster agent sends snapshots, and the server \
+         holds no credentials for it and never connects to it"
+    ))
+}
+
 /// Decrypt a cluster's credentials (for collectors and the connectivity probe only).
 #[tracing::instrument(skip_all, fields(cluster_id = %id))]
 pub async fn load_credentials(
@@ -153,13 +213,15 @@ pub async fn load_credentials(
     cipher: &Cipher,
     id: Uuid,
 ) -> Result<ClusterCredentials, StoreError> {
-    let row: Option<(String, Vec<u8>)> = sqlx::query_as(
-        "SELECT credentials_key_id, credentials FROM clusters WHERE id = $1 AND deleted_at IS NULL",
+    let row: Option<(String, Option<String>, Option<Vec<u8>>)> = sqlx::query_as(
+        "SELECT name, credentials_key_id, credentials FROM clusters WHERE id = $1 AND deleted_at IS NULL",
     )
     .bind(id)
     .fetch_optional(pool)
     .await?;
-    let (key_id, sealed) = row.ok_or_else(|| StoreError::NotFound(format!("no cluster with id {id}")))?;
+    let (name, key_id, sealed) =
+        row.ok_or_else(|| StoreError::NotFound(format!("no cluster with id {id}")))?;
+    let (Some(key_id), Some(sealed)) = (key_id, sealed) else { return Err(push_mode(&name)) };
     let plain = cipher.decrypt(&key_id, &sealed)?;
     serde_json::from_slice(&plain)
         .map_err(|_| StoreError::Other("the stored credentials are not readable".into()))
@@ -179,7 +241,8 @@ pub async fn set_credentials(
     let mut tx = pool.begin().await?;
     let cluster: Option<Cluster> = sqlx::query_as(&format!(
         "UPDATE clusters SET credentials = $2, credentials_key_id = $3, server_url = $4, auth_kind = $5, \
-         insecure_skip_tls_verify = $6, updated_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING {COLUMNS}"
+         insecure_skip_tls_verify = $6, updated_at = now() WHERE id = $1 AND deleted_at IS NULL AND mode = 'pull' \
+         RETURNING {COLUMNS}"
     ))
     .bind(id)
     .bind(sealed)
@@ -189,7 +252,12 @@ pub async fn set_credentials(
     .bind(creds.insecure_skip_tls_verify)
     .fetch_optional(&mut *tx)
     .await?;
-    let cluster = cluster.ok_or_else(|| StoreError::NotFound(format!("no cluster with id {id}")))?;
+    let Some(cluster) = cluster else {
+        return Err(match get(pool, id).await? {
+            Some(c) => push_mode(&c.name),
+            None => StoreError::NotFound(format!("no cluster with id {id}")),
+        });
+    };
     audit::record(&mut *tx, actor, "cluster.credentials", Some(&cluster.name), serde_json::json!({"id": id}))
         .await?;
     tx.commit().await?;

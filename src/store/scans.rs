@@ -267,7 +267,8 @@ pub async fn enqueue_due(
     let due = sqlx::query_as::<_, DueCluster>(
         "SELECT s.cluster_id, s.interval_seconds, s.cron FROM cluster_scan_state s
          JOIN clusters c ON c.id = s.cluster_id
-         WHERE NOT s.paused AND s.next_due_at <= now() AND c.deleted_at IS NULL AND c.enabled
+         WHERE NOT s.paused AND s.next_due_at <= now() AND c.deleted_at IS NULL AND c.enabled \
+           AND c.mode = 'pull'
          ORDER BY s.next_due_at LIMIT $1
          FOR UPDATE OF s SKIP LOCKED",
     )
@@ -700,7 +701,7 @@ pub async fn complete_as_of(
     Ok(Completed { state, result_seq: seq, changes: stats })
 }
 
-fn compress_snapshot(snapshot: &Snapshot) -> Result<(usize, Vec<u8>), StoreError> {
+pub(crate) fn compress_snapshot(snapshot: &Snapshot) -> Result<(usize, Vec<u8>), StoreError> {
     let json = serde_json::to_vec(snapshot).map_err(|e| StoreError::Corrupt(format!("snapshot: {e}")))?;
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     enc.write_all(&json)
@@ -709,7 +710,7 @@ fn compress_snapshot(snapshot: &Snapshot) -> Result<(usize, Vec<u8>), StoreError
         .map_err(|e| StoreError::Corrupt(format!("cannot compress the snapshot: {e}")))
 }
 
-fn decompress_snapshot(gz: &[u8]) -> Result<Snapshot, StoreError> {
+pub(crate) fn decompress_snapshot(gz: &[u8]) -> Result<Snapshot, StoreError> {
     let mut json = Vec::new();
     flate2::read::GzDecoder::new(gz)
         .read_to_end(&mut json)

@@ -69,6 +69,10 @@ pub(crate) fn check_body(content_type: &str, body: &Bytes) -> Result<(), ApiErro
 /// ingest answers 401 before it says anything about what was sent.
 const BODY_CHECKED_BY_HANDLER: &[&str] = &["/api/v1/ingest/node"];
 
+/// Paths whose handler reads the body itself, with its own limit: a cluster agent's snapshot is
+/// larger than the general body limit.
+const BODY_READ_BY_HANDLER: &[&str] = &["/api/v1/ingest/cluster"];
+
 /// Middleware: answer 400 to a request whose path, query string or textual body carries NUL or
 /// invalid UTF-8. The body is read once (within the configured body limit, 413 beyond it) and
 /// handed on to the handler unchanged.
@@ -87,7 +91,10 @@ pub async fn reject_unstorable_text(
     let textual = content_type.contains("json")
         || content_type.starts_with("application/x-www-form-urlencoded")
         || content_type.starts_with("text/");
-    if textual && matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE) {
+    if textual
+        && matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE)
+        && !BODY_READ_BY_HANDLER.contains(&req.path())
+    {
         let body = match req.extract::<Bytes>().await {
             Ok(body) => body,
             // Answer an oversized body as the JSON extractor would: 413 as problem+json.
@@ -106,6 +113,8 @@ pub async fn reject_unstorable_text(
             check_body(&content_type, &body)?;
         }
         req.set_payload(Payload::from(body));
+        // The body handed on is decoded already (a gzip body was inflated as it was read).
+        req.headers_mut().remove(header::CONTENT_ENCODING);
     }
     next.call(req).await
 }

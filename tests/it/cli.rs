@@ -116,6 +116,24 @@ async fn cluster_add_list_and_remove_work_headless() {
     let (ok, out) = palisade(&app, &["cluster", "add", "eks", "--kubeconfig", exec.to_str().unwrap()], None);
     assert!(!ok && out.contains("never runs programs"), "{out}");
 
+    // Push mode: no credentials, the agent's next steps printed, and no kubeconfig with it.
+    let (ok, out) = palisade(&app, &["cluster", "add", "edge-1", "--push", "--label", "site=edge"], None);
+    assert!(
+        ok && out.contains("registered edge-1 (push mode)") && out.contains("cluster-agent.yaml"),
+        "{out}"
+    );
+    let (ok, out) = palisade(&app, &["cluster", "list"], None);
+    let line = out.lines().find(|l| l.starts_with("edge-1")).unwrap_or_else(|| panic!("{out}"));
+    assert!(ok && line.contains("(push mode)") && line.contains("site=edge"), "{out}");
+    let (ok, out) = palisade(
+        &app,
+        &["cluster", "add", "edge-2", "--push", "--kubeconfig", kubeconfig.to_str().unwrap()],
+        None,
+    );
+    assert!(!ok && out.contains("cannot be used with"), "{out}");
+    let (ok, out) = palisade(&app, &["cluster", "remove", "edge-1"], None);
+    assert!(ok, "{out}");
+
     let (ok, out) = palisade(&app, &["cluster", "remove", "cli-cluster"], None);
     assert!(ok && out.contains("history kept"), "{out}");
     let list: serde_json::Value =

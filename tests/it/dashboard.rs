@@ -275,7 +275,7 @@ async fn a_cluster_page_groups_failing_checks_by_area_and_failing_resources_by_r
     assert!(html.contains("id=\"scan-now\""), "an admin sees Scan now");
     assert!(table(&html, "history").contains("succeeded") || table(&html, "history").contains("partial"));
     assert!(html.contains("Not collected"), "certificate expiry is said to be not collected");
-    assert!(html.contains("No agents report"), "the agents section says none report yet");
+    assert!(html.contains("No node agents report"), "the agents section says none report yet");
     assert!(html.contains("Data collected at"));
 
     let missing = client.get(app.url(&format!("/clusters/{}", uuid::Uuid::new_v4()))).send().await.unwrap();

@@ -6,7 +6,7 @@
 //! Layers, top to bottom (a module may use only modules of lower layers, not of its own):
 //! cli → startup → web → scheduler, sim → registry → store, collect, report → frameworks, history
 //! → checks → analysis, secrets, egress → snapshot, config → domain, crypto, telemetry; `agent`
-//! sits with `collect`, `store` and `report`.
+//! sits with `registry`, above `collect` (the cluster agent collects as a server scan does).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -25,7 +25,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("frameworks", 4),
     ("history", 4),
     ("collect", 5),
-    ("agent", 5),
+    ("agent", 6),
     ("store", 5),
     ("report", 5),
     ("registry", 6),

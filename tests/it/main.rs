@@ -19,6 +19,7 @@ mod checks_api;
 mod checks_cli;
 mod checks_samples;
 mod cli;
+mod cluster_agent;
 mod collect_dump;
 mod collect_live;
 mod collect_scan;

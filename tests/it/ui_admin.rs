@@ -232,6 +232,26 @@ async fn an_editor_registers_clusters_from_an_uploaded_and_a_pasted_kubeconfig_a
         .unwrap();
     assert_eq!(refused, 0);
 
+    // Push mode from the same form: no kubeconfig, and the settings page says what comes next.
+    let (ct, body) =
+        multipart_form(&[("csrf_token", &csrf), ("mode", "push"), ("name", "edge"), ("kubeconfig", &yaml)]);
+    let resp =
+        editor.post(app.url("/admin/clusters")).header("content-type", ct).body(body).send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("push-mode cluster has no kubeconfig"));
+    let (ct, body) = multipart_form(&[("csrf_token", &csrf), ("mode", "push"), ("name", "edge")]);
+    let resp =
+        editor.post(app.url("/admin/clusters")).header("content-type", ct).body(body).send().await.unwrap();
+    assert_eq!(resp.status(), 303);
+    let to = resp.headers()["location"].to_str().unwrap().to_string();
+    assert!(to.ends_with("?notice=registered-push"), "{to}");
+    let (status, page) = get(&editor, &app, &to).await;
+    assert!(
+        status == 200 && page.contains("registered in push mode") && page.contains("cluster-agent.yaml"),
+        "{page}"
+    );
+    assert!(!page.contains("Check connectivity"), "nothing to check: the server never dials it");
+
     let id: Uuid = sqlx::query_scalar("SELECT id FROM clusters WHERE name = 'uploaded'")
         .fetch_one(&app.pool)
         .await

@@ -6,14 +6,15 @@
 //! (a retry of a report already stored: the agent may forget it), a report older than the node's
 //! newest, a report from the future, a node name that is not a DNS name, an unknown schema.
 
+use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::domain::Role;
-use crate::snapshot::host::{NodeReport, NODE_REPORT_SCHEMA};
-use crate::store::agents::{self, AgentToken, Refused};
+use crate::snapshot::host::{ClusterReport, NodeReport, CLUSTER_REPORT_SCHEMA, NODE_REPORT_SCHEMA};
+use crate::store::agents::{self, AgentPrincipal, AgentToken, Refused};
 use crate::store::clusters;
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
@@ -178,6 +179,55 @@ fn valid_node_name(n: &str) -> bool {
         })
 }
 
+/// The cluster an agent token in the `Authorization` header may ingest for.
+async fn agent(state: &AppState, req: &HttpRequest) -> Result<AgentPrincipal, ApiError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::web::auth::bearer)
+        .filter(|t| t.starts_with(agents::AGENT_TOKEN_PREFIX))
+        .ok_or(ApiError::Unauthenticated)?;
+    agents::lookup(&state.pool, token).await?.ok_or(ApiError::Unauthenticated)
+}
+
+/// Reports are JSON. Checked only once the caller is known: an anonymous caller learns nothing
+/// about what the endpoint takes.
+fn require_json(req: &HttpRequest) -> Result<(), ApiError> {
+    let json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
+    });
+    if json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType("send the report as application/json".into()))
+    }
+}
+
+fn refusal(refused: Refused, report_id: Uuid, collected_at: DateTime<Utc>, whose: &str) -> ApiError {
+    match refused {
+        Refused::Duplicate { received_at } => ApiError::Conflict(format!(
+            "duplicate report: {report_id} was stored at {}; nothing to resend",
+            received_at.to_rfc3339()
+        )),
+        Refused::Stale { newest } => ApiError::Conflict(format!(
+            "stale report: {whose} already has a report collected at {}, newer than this one ({})",
+            newest.to_rfc3339(),
+            collected_at.to_rfc3339()
+        )),
+    }
+}
+
+fn not_from_the_future(collected_at: DateTime<Utc>, whose: &str) -> Result<(), ApiError> {
+    if collected_at > Utc::now() + MAX_SKEW {
+        return Err(ApiError::BadRequest(format!(
+            "the report was collected at {}, in the future: check the {whose}'s clock",
+            collected_at.to_rfc3339()
+        )));
+    }
+    Ok(())
+}
+
 /// A node agent's report, authenticated by its cluster's agent token.
 #[utoipa::path(tag = "agents", request_body = NodeReport, security(("agent" = [])), responses(
     (status = 202, body = Ingested, description = "stored: the cluster's next scan judges it as node-agent evidence"),
@@ -193,22 +243,8 @@ pub async fn ingest_node(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let token = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::web::auth::bearer)
-        .filter(|t| t.starts_with(agents::AGENT_TOKEN_PREFIX))
-        .ok_or(ApiError::Unauthenticated)?;
-    let who = agents::lookup(&state.pool, token).await?.ok_or(ApiError::Unauthenticated)?;
-    // Parsed only once the caller is known: an anonymous caller learns nothing about the schema.
-    let json =
-        req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(
-            |v| v.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json")),
-        );
-    if !json {
-        return Err(ApiError::UnsupportedMediaType("send the report as application/json".into()));
-    }
+    let who = agent(&state, &req).await?;
+    require_json(&req)?;
     // NUL and invalid UTF-8 cannot be stored (PostgreSQL text and jsonb refuse them).
     crate::web::input::check_body("application/json", &body)?;
     let report: NodeReport =
@@ -222,12 +258,7 @@ pub async fn ingest_node(
     if !valid_node_name(&report.node) {
         return Err(ApiError::BadRequest(format!("`{}` is not a node name (a DNS subdomain)", report.node)));
     }
-    if report.collected_at > Utc::now() + MAX_SKEW {
-        return Err(ApiError::BadRequest(format!(
-            "the report was collected at {}, in the future: check the node's clock",
-            report.collected_at.to_rfc3339()
-        )));
-    }
+    not_from_the_future(report.collected_at, "node")?;
     match agents::ingest(&state.pool, &who, &report).await? {
         Ok(()) => {
             tracing::info!(cluster = %who.cluster_name, node = %report.node, report = %report.report_id, "node report stored");
@@ -237,16 +268,127 @@ pub async fn ingest_node(
                 report_id: report.report_id,
             }))
         }
-        Err(Refused::Duplicate { received_at }) => Err(ApiError::Conflict(format!(
-            "duplicate report: {} was stored at {}; nothing to resend",
-            report.report_id,
-            received_at.to_rfc3339()
-        ))),
-        Err(Refused::Stale { newest }) => Err(ApiError::Conflict(format!(
-            "stale report: node {} already has a report collected at {}, newer than this one ({})",
-            report.node,
-            newest.to_rfc3339(),
-            report.collected_at.to_rfc3339()
-        ))),
+        Err(refused) => {
+            Err(refusal(refused, report.report_id, report.collected_at, &format!("node {}", report.node)))
+        }
+    }
+}
+
+/// What the cluster ingest endpoint answers for a stored snapshot.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IngestedCluster {
+    pub cluster: String,
+    pub report_id: Uuid,
+    /// Bytes of snapshot JSON stored.
+    pub bytes: usize,
+    /// The scan that judges it (queued now, or already queued).
+    pub scan_id: Uuid,
+}
+
+/// Read a request body of at most `limit` bytes, decoding `Content-Encoding: gzip` (the limit
+/// holds for the decoded JSON too, so a small compressed body cannot expand without bound).
+async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<Vec<u8>, ApiError> {
+    use futures::StreamExt;
+    let encoding = req
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .map(|v| v.to_str().unwrap_or("?").trim().to_ascii_lowercase())
+        .unwrap_or_default();
+    let gzip = match encoding.as_str() {
+        "" | "identity" => false,
+        "gzip" | "x-gzip" => true,
+        other => {
+            return Err(ApiError::UnsupportedMediaType(format!(
+                "Content-Encoding `{other}` is not taken: send the snapshot as is or gzip-compressed"
+            )))
+        }
+    };
+    let mut body = Vec::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::BadRequest(format!("cannot read the request body: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    if !gzip {
+        return Ok(body);
+    }
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut json = Vec::new();
+        flate2::read::GzDecoder::new(body.as_slice())
+            .take(limit as u64 + 1)
+            .read_to_end(&mut json)
+            .map_err(|e| ApiError::BadRequest(format!("the body is not valid gzip: {e}")))?;
+        if json.len() > limit {
+            return Err(ApiError::PayloadTooLarge(limit));
+        }
+        Ok(json)
+    })
+    .await
+    .map_err(|e| ApiError::Internal(anyhow::anyhow!("decoding the body stopped: {e}")))?
+}
+
+/// A cluster agent's snapshot (push mode), authenticated by its cluster's agent token. The body
+/// may be gzip-compressed (`Content-Encoding: gzip`); its limit is `[server]
+/// cluster_report_limit_bytes` of JSON (256 MiB by default), not the API's general body limit.
+/// The snapshot is stored and a scan of it is queued.
+#[utoipa::path(tag = "agents", request_body = ClusterReport, security(("agent" = [])), responses(
+    (status = 202, body = IngestedCluster, description = "stored, and a scan of it queued"),
+    (status = 400, body = Problem, description = "not a report: bad JSON or gzip, unknown schema, not a snapshot, a collection time in the future"),
+    (status = 401, body = Problem, description = "no agent token, or a revoked or unknown one"),
+    (status = 409, body = Problem, description = "the cluster is in pull mode, or a duplicate (this report id was stored before: drop it) or stale (the cluster has a newer report) report"),
+    (status = 413, body = Problem),
+    (status = 415, body = Problem, description = "not application/json, or a Content-Encoding other than gzip"),
+))]
+#[post("/api/v1/ingest/cluster")]
+pub async fn ingest_cluster(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let who = agent(&state, &req).await?;
+    if who.cluster_mode != "push" {
+        return Err(ApiError::Conflict(format!(
+            "cluster `{}` is registered in pull mode: the server collects it itself; register it with \
+             `\"mode\": \"push\"` to have its cluster agent send snapshots",
+            who.cluster_name
+        )));
+    }
+    require_json(&req)?;
+    let body = read_limited(&req, payload, state.settings.server.cluster_report_limit_bytes).await?;
+    let body = web::Bytes::from(body);
+    crate::web::input::check_body("application/json", &body)?;
+    // Decoding a large snapshot is CPU-bound: keep it off the async workers.
+    let report: ClusterReport = tokio::task::spawn_blocking(move || serde_json::from_slice(&body))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("decoding the report stopped: {e}")))?
+        .map_err(|e| ApiError::BadRequest(format!("not a cluster report: {e}")))?;
+    if report.schema != CLUSTER_REPORT_SCHEMA {
+        return Err(ApiError::BadRequest(format!(
+            "unknown report schema `{}`: this server takes `{CLUSTER_REPORT_SCHEMA}`",
+            report.schema
+        )));
+    }
+    not_from_the_future(report.collected_at, "cluster agent's node")?;
+    let (report_id, collected_at) = (report.report_id, report.collected_at);
+    match state.registry.ingest_cluster_report(&who, report).await? {
+        Ok((bytes, scan)) => {
+            tracing::info!(cluster = %who.cluster_name, report = %report_id, bytes, scan = %scan.id, "cluster report stored");
+            Ok(HttpResponse::Accepted().json(IngestedCluster {
+                cluster: who.cluster_name,
+                report_id,
+                bytes,
+                scan_id: scan.id,
+            }))
+        }
+        Err(refused) => {
+            Err(refusal(refused, report_id, collected_at, &format!("cluster {}", who.cluster_name)))
+        }
     }
 }

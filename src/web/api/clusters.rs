@@ -10,7 +10,7 @@ use super::{decode_cursor, page_limit, paginate, Page};
 use crate::collect::client::{credentials_from_kubeconfig, ClusterAuth, ClusterCredentials, FileRefs};
 use crate::domain::{ClusterName, GroupName, Labels, Role};
 use crate::store::audit;
-use crate::store::clusters::{self, Cluster, ClusterFilter, ClusterPatch, NewCluster};
+use crate::store::clusters::{self, Cluster, ClusterFilter, ClusterPatch, NewCluster, NewPushCluster};
 use crate::web::auth::Authenticated;
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
@@ -101,6 +101,15 @@ fn yes() -> bool {
     true
 }
 
+/// How a cluster's snapshots reach the server.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterMode {
+    #[default]
+    Pull,
+    Push,
+}
+
 /// A cluster to register.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -114,10 +123,17 @@ pub struct RegisterCluster {
     pub group: Option<GroupName>,
     #[serde(default = "yes")]
     pub enabled: bool,
-    /// Probe `GET /version` right away (default true). An unreachable cluster is still registered.
+    /// Probe `GET /version` right away (default true; pull mode only). An unreachable cluster is
+    /// still registered.
     #[serde(default = "yes")]
     pub check_connectivity: bool,
-    pub credentials: ClusterSource,
+    /// `pull` (default): the server connects with `credentials`. `push`: the cluster cannot be
+    /// reached from the server; its cluster agent (`palisade agent --mode cluster`, with an agent
+    /// token) sends snapshots, no `credentials` are given, and the server never connects to it.
+    #[serde(default)]
+    pub mode: ClusterMode,
+    /// How to reach the cluster (pull mode; leave out in push mode).
+    pub credentials: Option<ClusterSource>,
     /// The port of the nodes' SSH servers for the SSH probe (default: the server's, 22; 0: do
     /// not probe SSH).
     #[schema(minimum = 0, maximum = 65535)]
@@ -203,7 +219,8 @@ pub async fn list_clusters(
     Ok(web::Json(paginate(rows, limit, |c| c.name.clone())))
 }
 
-/// Register a cluster and check that it answers.
+/// Register a cluster and check that it answers (pull mode), or register a push-mode cluster
+/// whose cluster agent will send its snapshots.
 #[utoipa::path(tag = "clusters", request_body = RegisterCluster, responses(
     (status = 201, body = Cluster, description = "registered; `last_reachable` / `last_error` tell whether it answered"),
     (status = 400, body = Problem, description = "invalid name, labels or credentials (e.g. an exec plugin)"),
@@ -220,15 +237,45 @@ pub async fn register_cluster(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Role::Editor)?;
     let body = body.into_inner();
-    let new = NewCluster {
-        name: body.name,
-        labels: body.labels,
-        group: body.group,
-        enabled: body.enabled,
-        credentials: body.credentials.into_credentials()?,
-        ssh_port: body.ssh_port,
-    };
-    let cluster = state.register_cluster(&new, &who.actor(), body.check_connectivity).await?;
+    let cluster =
+        match (body.mode, body.credentials) {
+            (ClusterMode::Push, Some(_)) => return Err(ApiError::BadRequest(
+                "a push-mode cluster has no credentials: the server never connects to it; drop `credentials`"
+                    .into(),
+            )),
+            (ClusterMode::Push, None) if body.ssh_port.is_some_and(|p| p != 0) => {
+                return Err(ApiError::BadRequest(
+                    "a push-mode cluster's nodes are not probed by the server: drop `ssh_port`".into(),
+                ))
+            }
+            (ClusterMode::Push, None) => {
+                let new = NewPushCluster {
+                    name: body.name,
+                    labels: body.labels,
+                    group: body.group,
+                    enabled: body.enabled,
+                };
+                state.register_push(&new, &who.actor()).await?
+            }
+            (ClusterMode::Pull, None) => {
+                return Err(ApiError::BadRequest(
+                    "give the cluster's `credentials` (a kubeconfig, or a server URL with a token or client \
+                 certificate), or register it with `\"mode\": \"push\"` when the server cannot reach it"
+                        .into(),
+                ))
+            }
+            (ClusterMode::Pull, Some(source)) => {
+                let new = NewCluster {
+                    name: body.name,
+                    labels: body.labels,
+                    group: body.group,
+                    enabled: body.enabled,
+                    credentials: source.into_credentials()?,
+                    ssh_port: body.ssh_port,
+                };
+                state.register_cluster(&new, &who.actor(), body.check_connectivity).await?
+            }
+        };
     Ok(HttpResponse::Created().json(cluster))
 }
 

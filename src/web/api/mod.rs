@@ -66,6 +66,7 @@ use super::error::{ApiError, Problem};
         agents::revoke_agent_token,
         agents::list_agents,
         agents::ingest_node,
+        agents::ingest_cluster,
         audit::list_audit,
         checks::list_checks,
         checks::get_check,
@@ -156,6 +157,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(agents::revoke_agent_token)
         .service(agents::list_agents)
         .service(agents::ingest_node)
+        .service(agents::ingest_cluster)
         .service(clusters::replace_credentials)
         .service(audit::list_audit)
         .service(checks::list_checks)

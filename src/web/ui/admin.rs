@@ -22,7 +22,7 @@ use uuid::Uuid;
 use super::{html, see_other, ui_user, CsrfForm, PageContext, UiError};
 use crate::domain::{ClusterName, Labels, Role, Username};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::clusters::{self, Cluster, ClusterFilter, ClusterPatch, NewCluster};
+use crate::store::clusters::{self, Cluster, ClusterFilter, ClusterPatch, NewCluster, NewPushCluster};
 use crate::store::scans::{self, ScheduleSpec};
 use crate::store::tokens::{self, ApiToken};
 use crate::store::users::{self, User};
@@ -71,6 +71,10 @@ fn notice_text(code: Option<&str>) -> Option<String> {
             "updated" => "Saved.",
             "revoked" => "Token revoked; it stops working at once.",
             "registered" => "Cluster registered.",
+            "registered-push" => {
+                "Cluster registered in push mode: its first scan runs when its cluster agent's first \
+                 snapshot arrives (see Agent below)."
+            }
             "deleted" => "Cluster deleted; its history is kept.",
             "checked" => "Connectivity checked.",
             _ => return None,
@@ -456,10 +460,33 @@ fn parse_group(text: &str) -> Result<Option<ClusterName>, String> {
     }
 }
 
-/// The register form: the kubeconfig from the uploaded file or the pasted text (not both).
-fn parse_register(f: &HashMap<String, String>) -> Result<NewCluster, String> {
+/// What the register form asks for.
+enum Registration {
+    Pull(NewCluster),
+    Push(NewPushCluster),
+}
+
+/// The register form: the kubeconfig from the uploaded file or the pasted text (not both), or
+/// none in push mode.
+fn parse_register(f: &HashMap<String, String>) -> Result<Registration, String> {
     let get = |k: &str| f.get(k).map(String::as_str).unwrap_or_default();
     let name: ClusterName = get("name").trim().parse()?;
+    let labels = parse_labels(get("labels"))?;
+    let group = parse_group(get("group"))?;
+    match get("mode") {
+        "" | "pull" => {}
+        "push" => {
+            if !get("kubeconfig_file").trim().is_empty() || !get("kubeconfig").trim().is_empty() {
+                return Err(
+                    "a push-mode cluster has no kubeconfig: its cluster agent sends the snapshots and \
+                            the server never connects to it; leave the kubeconfig out"
+                        .into(),
+                );
+            }
+            return Ok(Registration::Push(NewPushCluster { name, labels, group, enabled: true }));
+        }
+        other => return Err(format!("unknown mode `{other}`: pull or push")),
+    }
     let kubeconfig = match (get("kubeconfig_file").trim().is_empty(), get("kubeconfig").trim().is_empty()) {
         (false, false) => return Err("give the kubeconfig either as a file or pasted, not both".into()),
         (true, true) => return Err("give the cluster's kubeconfig: upload the file or paste it".into()),
@@ -472,14 +499,7 @@ fn parse_register(f: &HashMap<String, String>) -> Result<NewCluster, String> {
         ..Default::default()
     };
     let credentials = source.into_credentials().map_err(|e| e.to_string())?;
-    Ok(NewCluster {
-        name,
-        labels: parse_labels(get("labels"))?,
-        group: parse_group(get("group"))?,
-        enabled: true,
-        credentials,
-        ssh_port: None,
-    })
+    Ok(Registration::Pull(NewCluster { name, labels, group, enabled: true, credentials, ssh_port: None }))
 }
 
 #[post("/admin/clusters")]
@@ -499,7 +519,14 @@ async fn clusters_register(
                 .await
         }
     };
-    match state.register_cluster(&new, &who.actor(), true).await {
+    let registered = match &new {
+        Registration::Pull(new) => state.register_cluster(new, &who.actor(), true).await,
+        Registration::Push(new) => state.register_push(new, &who.actor()).await,
+    };
+    match registered {
+        Ok(c) if c.mode == "push" => {
+            Ok(see_other(&format!("/admin/clusters/{}?notice=registered-push", c.id)))
+        }
         Ok(_) => Ok(see_other("/admin/clusters?notice=registered")),
         Err(crate::registry::RegistryError::Store(crate::store::StoreError::Conflict(msg))) => {
             render_clusters(&state, &who, ListQuery::default(), StatusCode::CONFLICT, Some(msg)).await

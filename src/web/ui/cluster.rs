@@ -142,6 +142,16 @@ struct ClusterPage {
     notice: Option<String>,
     agents: Vec<AgentLine>,
     certs: Vec<CertLine>,
+    /// Push mode: the cluster agent's newest snapshot.
+    cluster_agent: Option<ClusterAgentLine>,
+}
+
+/// A push-mode cluster's agent: its newest snapshot.
+struct ClusterAgentLine {
+    collected: String,
+    received: String,
+    version: String,
+    kib: i64,
 }
 
 /// A node agent's last report.
@@ -246,9 +256,17 @@ async fn cluster_page(
     };
     let ctx = PageContext::new(&who, "fleet").collected(latest.as_ref().and_then(|l| l.finished_at));
     let (agents, certs) = agents_and_certs(&state, cluster.id).await?;
+    let cluster_agent =
+        crate::store::agents::cluster_report_summary(pool, cluster.id).await?.map(|r| ClusterAgentLine {
+            collected: super::fmt_time(&r.collected_at),
+            received: super::fmt_time(&r.received_at),
+            version: r.agent_version,
+            kib: (r.raw_bytes + 1023) / 1024,
+        });
     Ok(page(&ClusterPage {
         agents,
         certs,
+        cluster_agent,
         ctx,
         score: latest.as_ref().and_then(|l| l.score),
         cluster,
