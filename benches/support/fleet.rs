@@ -19,6 +19,15 @@ pub fn percentile(v: &mut [f64], p: f64) -> f64 {
     v[((v.len() as f64 - 1.0) * p).round() as usize]
 }
 
+/// The groups' running totals (migration 0110) derived from the end-of-day rows, when
+/// `group_daily` is still empty: a generated history, or a database generated before 0110.
+pub const GROUP_DAILY_FROM_SCAN_DAILY: &str = "INSERT INTO group_daily (cluster_group, day, clusters, scored, score_sum, failures, counts)
+     SELECT cluster_group, day, count(*), count(score), COALESCE(sum(score), 0), sum(failures),
+            (SELECT array_agg(total ORDER BY i) FROM (
+                 SELECT t.i, sum(t.v)::bigint AS total FROM scan_daily d2, unnest(d2.counts) WITH ORDINALITY AS t(v, i)
+                 WHERE d2.day = d.day AND d2.cluster_group = d.cluster_group GROUP BY t.i) cells)
+     FROM scan_daily d WHERE NOT EXISTS (SELECT 1 FROM group_daily) GROUP BY cluster_group, day";
+
 /// The fleet's running totals (migrations 0101, 0104) derived from the end-of-day rows, when
 /// `fleet_daily` is still empty: a generated history, or a database generated before 0101.
 pub const FLEET_DAILY_FROM_SCAN_DAILY: &str = "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
@@ -69,15 +78,16 @@ pub async fn generate(pool: &PgPool, clusters: i64, days: i64, per_cluster: i64)
         pool,
         "scan_daily",
         // In day order, as a server writes them (day after day), not cluster by cluster.
-        "INSERT INTO scan_daily (cluster_id, day, scan_id, scans, counts, score, failures)
-         SELECT * FROM (
+        "INSERT INTO scan_daily (cluster_id, day, scan_id, scans, counts, score, failures, cluster_group)
+         SELECT d.*, COALESCE(c.cluster_group, '') FROM (
              SELECT DISTINCT ON (cluster_id, (finished_at AT TIME ZONE 'UTC')::date)
                     cluster_id, (finished_at AT TIME ZONE 'UTC')::date AS day, id, 24, counts, score, failures
              FROM scans ORDER BY cluster_id, (finished_at AT TIME ZONE 'UTC')::date, finished_at DESC
-         ) d ORDER BY day, cluster_id",
+         ) d JOIN clusters c ON c.id = d.cluster_id ORDER BY d.day, d.cluster_id",
     )
     .await?;
     timed(pool, "fleet_daily", FLEET_DAILY_FROM_SCAN_DAILY).await?;
+    timed(pool, "group_daily", GROUP_DAILY_FROM_SCAN_DAILY).await?;
     timed(
         pool,
         "cluster_scan_state",

@@ -605,46 +605,36 @@ pub async fn complete_as_of(
     .execute(&mut *tx)
     .await?;
     // The cluster's previous end-of-day row (this cluster's writes are serialized by the lock above),
-    // so the fleet totals move by exactly the change.
-    let old: Option<(Option<f32>, i32, Vec<i32>)> = sqlx::query_as(
-        "SELECT score, failures, counts FROM scan_daily WHERE day = ($1 AT TIME ZONE 'UTC')::date AND cluster_id = $2",
+    // so the fleet and group totals move by exactly the change.
+    let old: Option<(Option<f32>, i32, Vec<i32>, String)> = sqlx::query_as(
+        "SELECT score, failures, counts, cluster_group FROM scan_daily \
+         WHERE day = ($1 AT TIME ZONE 'UTC')::date AND cluster_id = $2",
     )
     .bind(now)
     .bind(claim.cluster_id)
     .fetch_optional(&mut *tx)
     .await?;
-    let (old_score, old_failures, old_cells) = match old {
-        Some((s, f, c)) => (s, Some(f), c),
-        None => (None, None, Vec::new()),
-    };
-    // How this cluster's end-of-day counts move, cell by cell (fleet_daily.counts sums them).
-    let cell_delta: Vec<i64> = counts
-        .cells
-        .iter()
-        .enumerate()
-        .map(|(i, new)| i64::from(*new) - i64::from(old_cells.get(i).copied().unwrap_or(0)))
-        .collect();
+    let group: String = sqlx::query_scalar("SELECT COALESCE(cluster_group, '') FROM clusters WHERE id = $1")
+        .bind(claim.cluster_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let new_day = DayTotals::of(score, counts.failures(), &counts.cells);
+    let old_day = old.as_ref().map(|(s, f, c, _)| DayTotals::of(*s, *f, c));
+    let delta = new_day.minus(old_day.as_ref());
+    add_day_totals(&mut tx, None, now, &delta).await?;
+    match (&old, &old_day) {
+        // Moved to another group since its last scan today: the day's row moves with it.
+        (Some((_, _, _, old_group)), Some(old_day)) if *old_group != group => {
+            add_day_totals(&mut tx, Some(old_group), now, &DayTotals::default().minus(Some(old_day))).await?;
+            add_day_totals(&mut tx, Some(&group), now, &new_day).await?;
+        }
+        _ => add_day_totals(&mut tx, Some(&group), now, &delta).await?,
+    }
     sqlx::query(
-        "INSERT INTO fleet_daily (day, clusters, scored, score_sum, failures, counts)
-         VALUES (($1 AT TIME ZONE 'UTC')::date, $2, $3, $4, $5, $6)
-         ON CONFLICT (day) DO UPDATE SET clusters = fleet_daily.clusters + $2, scored = fleet_daily.scored + $3,
-             score_sum = fleet_daily.score_sum + $4, failures = fleet_daily.failures + $5,
-             counts = ARRAY(SELECT COALESCE(t.a, 0) + COALESCE(t.b, 0)
-                            FROM unnest(fleet_daily.counts, $6::bigint[]) WITH ORDINALITY AS t(a, b, n) ORDER BY t.n)",
-    )
-    .bind(now)
-    .bind(i32::from(old_failures.is_none()))
-    .bind(i32::from(score.is_some()) - i32::from(old_score.is_some()))
-    .bind(f64::from(score.unwrap_or(0.0)) - f64::from(old_score.unwrap_or(0.0)))
-    .bind(i64::from(counts.failures()) - i64::from(old_failures.unwrap_or(0)))
-    .bind(&cell_delta)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO scan_daily (cluster_id, day, scan_id, scans, counts, score, failures)
-         VALUES ($1, ($2 AT TIME ZONE 'UTC')::date, $3, 1, $4, $5, $6)
+        "INSERT INTO scan_daily (cluster_id, day, scan_id, scans, counts, score, failures, cluster_group)
+         VALUES ($1, ($2 AT TIME ZONE 'UTC')::date, $3, 1, $4, $5, $6, $7)
          ON CONFLICT (day, cluster_id) DO UPDATE SET scan_id = $3, scans = scan_daily.scans + 1, counts = $4,
-                                                     score = $5, failures = $6",
+                                                     score = $5, failures = $6, cluster_group = $7",
     )
     .bind(claim.cluster_id)
     .bind(now)
@@ -652,6 +642,7 @@ pub async fn complete_as_of(
     .bind(&counts.cells[..])
     .bind(score)
     .bind(counts.failures())
+    .bind(&group)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -820,4 +811,70 @@ pub async fn get_schedule(
         }
         None => (ScheduleSpec { interval_seconds: None, cron: None, paused: false }, None),
     })
+}
+
+/// One cluster's end-of-day contribution to `fleet_daily` and `group_daily` (or a change of it).
+#[derive(Debug, Default)]
+struct DayTotals {
+    clusters: i32,
+    scored: i32,
+    score_sum: f64,
+    failures: i64,
+    cells: Vec<i64>,
+}
+
+impl DayTotals {
+    fn of(score: Option<f32>, failures: i32, cells: &[i32]) -> DayTotals {
+        DayTotals {
+            clusters: 1,
+            scored: i32::from(score.is_some()),
+            score_sum: f64::from(score.unwrap_or(0.0)),
+            failures: i64::from(failures),
+            cells: cells.iter().map(|c| i64::from(*c)).collect(),
+        }
+    }
+
+    /// `self − other` (`None`: nothing to take away), cell by cell.
+    fn minus(&self, other: Option<&DayTotals>) -> DayTotals {
+        let zero = DayTotals::default();
+        let o = other.unwrap_or(&zero);
+        let n = self.cells.len().max(o.cells.len());
+        let cell = |v: &[i64], i: usize| v.get(i).copied().unwrap_or(0);
+        DayTotals {
+            clusters: self.clusters - o.clusters,
+            scored: self.scored - o.scored,
+            score_sum: self.score_sum - o.score_sum,
+            failures: self.failures - o.failures,
+            cells: (0..n).map(|i| cell(&self.cells, i) - cell(&o.cells, i)).collect(),
+        }
+    }
+}
+
+/// Add `d` to the fleet's end-of-day totals (`group` `None`) or to a group's, for `now`'s UTC day.
+async fn add_day_totals(
+    conn: &mut sqlx::PgConnection,
+    group: Option<&str>,
+    now: DateTime<Utc>,
+    d: &DayTotals,
+) -> Result<(), StoreError> {
+    let (table, key, values) = match group {
+        None => ("fleet_daily", "day", "($1 AT TIME ZONE 'UTC')::date"),
+        Some(_) => ("group_daily", "cluster_group, day", "$7, ($1 AT TIME ZONE 'UTC')::date"),
+    };
+    let sql = format!(
+        "INSERT INTO {table} ({key}, clusters, scored, score_sum, failures, counts)
+         VALUES ({values}, $2, $3, $4, $5, $6)
+         ON CONFLICT ({key}) DO UPDATE SET clusters = {table}.clusters + $2, scored = {table}.scored + $3,
+             score_sum = {table}.score_sum + $4, failures = {table}.failures + $5,
+             counts = ARRAY(SELECT COALESCE(t.a, 0) + COALESCE(t.b, 0)
+                            FROM unnest({table}.counts, $6::bigint[]) WITH ORDINALITY AS t(a, b, n) ORDER BY t.n)"
+    );
+    let mut q =
+        sqlx::query(&sql).bind(now).bind(d.clusters).bind(d.scored).bind(d.score_sum).bind(d.failures);
+    q = q.bind(&d.cells);
+    if let Some(g) = group {
+        q = q.bind(g);
+    }
+    q.execute(conn).await?;
+    Ok(())
 }

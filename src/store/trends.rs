@@ -132,7 +132,17 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, StoreEr
         && fleet_wide
         && matches!(q.by, SplitBy::Fleet | SplitBy::Area | SplitBy::Severity)
     {
-        return fleet_daily(pool, q).await;
+        return day_totals(pool, q, Totals::Fleet).await;
+    }
+    // By group, or one group as a whole: the groups' running totals.
+    if daily && step_s == 86_400 && q.clusters.is_empty() {
+        match (q.by, &q.group) {
+            (SplitBy::Group, group) => return day_totals(pool, q, Totals::Groups(group.clone())).await,
+            (SplitBy::Fleet | SplitBy::Area | SplitBy::Severity, Some(g)) => {
+                return day_totals(pool, q, Totals::Groups(Some(g.clone()))).await
+            }
+            _ => {}
+        }
     }
     // Source rows: (cluster_id, bucket index, counts, score, failures) in the window.
     let source = if daily {
@@ -214,12 +224,20 @@ pub async fn trend(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, StoreEr
     Ok(assemble(q, &plan, rows))
 }
 
-/// The whole fleet day by day, from the running totals in `fleet_daily` (365 rows for a year):
-/// one series, or split by area or severity from its summed cells. Same semantics as the
-/// per-cluster path: a score is the mean cluster score, or per area/severity the pass share of the
-/// fleet's decided results; failures are summed. Clusters deleted since still count on the days
-/// they were scanned.
-async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, StoreError> {
+/// Which running totals a daily trend reads.
+enum Totals {
+    /// `fleet_daily`.
+    Fleet,
+    /// `group_daily`: every group (each its own series when split by group), or one.
+    Groups(Option<String>),
+}
+
+/// Day by day from the running totals (365 rows a year for the fleet, or per group): one series,
+/// or split by group, area or severity from the summed cells. Same semantics as the per-cluster
+/// path: a score is the mean cluster score, or per area/severity the pass share of the decided
+/// results; failures are summed. Clusters deleted since still count on the days they were
+/// scanned, in the group they were in that day.
+async fn day_totals(pool: &PgPool, q: &TrendQuery, totals: Totals) -> Result<Vec<Series>, StoreError> {
     let plan = plan(q.metric, q.by);
     let vals: Vec<String> = match &plan {
         Plan::Single { .. } => vec![match q.metric {
@@ -235,19 +253,37 @@ async fn fleet_daily(pool: &PgPool, q: &TrendQuery) -> Result<Vec<Series>, Store
             })
             .collect(),
     };
-    let rows = sqlx::query_as::<_, Row>(&format!(
-        "SELECT (day - ($1::timestamptz AT TIME ZONE 'UTC')::date)::bigint AS bucket, 'fleet' AS key, 'fleet' AS label,
-                ARRAY[{}] AS vals
-         FROM fleet_daily
-         WHERE day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date
-           AND clusters > 0
-         ORDER BY day",
-        vals.join(", ")
-    ))
-    .bind(q.from)
-    .bind(q.to)
-    .fetch_all(pool)
-    .await?;
+    let days = "day >= ($1::timestamptz AT TIME ZONE 'UTC')::date AND day < ($2::timestamptz AT TIME ZONE 'UTC')::date \
+                AND clusters > 0";
+    let bucket = "(day - ($1::timestamptz AT TIME ZONE 'UTC')::date)::bigint AS bucket";
+    let sql = match (&totals, q.by) {
+        (Totals::Fleet, _) => format!(
+            "SELECT {bucket}, 'fleet' AS key, 'fleet' AS label, ARRAY[{}] AS vals
+             FROM fleet_daily WHERE {days} ORDER BY day",
+            vals.join(", ")
+        ),
+        (Totals::Groups(_), SplitBy::Group) => format!(
+            "SELECT {bucket}, cluster_group AS key, cluster_group AS label, ARRAY[{}] AS vals
+             FROM group_daily WHERE {days} AND ($3::text IS NULL OR cluster_group = $3)
+             ORDER BY cluster_group, day",
+            vals.join(", ")
+        ),
+        // One group as a whole (its rows are the only ones read).
+        (Totals::Groups(_), _) => format!(
+            "SELECT {bucket}, 'fleet' AS key, 'fleet' AS label, ARRAY[{}] AS vals
+             FROM group_daily WHERE {days} AND cluster_group = $3 ORDER BY day",
+            vals.join(", ")
+        ),
+    };
+    let group = match &totals {
+        Totals::Fleet => None,
+        Totals::Groups(g) => g.clone(),
+    };
+    let mut query = sqlx::query_as::<_, Row>(&sql).bind(q.from).bind(q.to);
+    if !matches!(totals, Totals::Fleet) {
+        query = query.bind(group);
+    }
+    let rows = query.fetch_all(pool).await?;
     Ok(assemble(q, &plan, rows))
 }
 

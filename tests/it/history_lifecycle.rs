@@ -337,6 +337,25 @@ async fn trends_match_values_worked_out_by_hand() {
         let named = TrendQuery { clusters: vec![a, b], ..q(metric, by, day) };
         assert_eq!(fleet, trends::trend(&pool, &named).await.unwrap(), "{metric:?} by {by:?}");
     }
+    // By group, and one group as a whole, read the groups' running totals; they agree with the
+    // per-cluster rows of the clusters named.
+    for (metric, by) in [
+        (Metric::Score, SplitBy::Group),
+        (Metric::Failures, SplitBy::Group),
+        (Metric::Failures, SplitBy::Area),
+        (Metric::Score, SplitBy::Severity),
+    ] {
+        let totals = TrendQuery { group: Some("eu".into()), ..q(metric, by, day) };
+        let named = TrendQuery { clusters: vec![a], ..totals.clone() };
+        assert_eq!(
+            trends::trend(&pool, &totals).await.unwrap(),
+            trends::trend(&pool, &named).await.unwrap(),
+            "{metric:?} by {by:?} in group eu"
+        );
+    }
+    let t = trends::trend(&pool, &q(Metric::Failures, SplitBy::Group, day)).await.unwrap();
+    assert_eq!(points(&t, "eu"), vec![Some(0.0), Some(2.0)]);
+    assert_eq!(points(&t, "us"), vec![Some(2.0), None]);
     // Two-day step: each cluster's latest results in the window (A day 2 = 50, B day 1 = 0).
     let t = trends::trend(&pool, &q(Metric::Score, SplitBy::Fleet, Duration::days(2))).await.unwrap();
     assert_eq!(points(&t, "fleet"), vec![Some(25.0)]);
@@ -351,6 +370,45 @@ async fn trends_match_values_worked_out_by_hand() {
     // Restricting to one cluster.
     let only_b = TrendQuery { clusters: vec![b], ..q(Metric::Failures, SplitBy::Fleet, day) };
     assert_eq!(points(&trends::trend(&pool, &only_b).await.unwrap(), "fleet"), vec![Some(2.0), None]);
+}
+
+/// A cluster counts in the group it was in on each day: moving it mid-day moves that day's
+/// end-of-day row with it, and its earlier days stay with the old group.
+#[tokio::test]
+async fn a_cluster_moved_to_another_group_takes_only_that_days_counts_with_it() {
+    let pool = fresh_pool().await;
+    let mover = add_cluster(&pool, "mover", Some("eu"), &[]).await;
+    let stayer = add_cluster(&pool, "stayer", Some("eu"), &[]).await;
+    let fail = |check: &str| r(check, "p", Area::Host, Severity::High, Status::Fail, "");
+    scan(&pool, mover, vec![fail("X")], at(1, 10)).await;
+    scan(&pool, stayer, vec![fail("X"), fail("Y")], at(1, 10)).await;
+    scan(&pool, mover, vec![fail("X")], at(2, 9)).await;
+    sqlx::query("UPDATE clusters SET cluster_group = 'us' WHERE id = $1")
+        .bind(mover)
+        .execute(&pool)
+        .await
+        .unwrap();
+    scan(&pool, mover, vec![fail("X"), fail("Y"), fail("Z")], at(2, 12)).await;
+    let q = TrendQuery {
+        metric: Metric::Failures,
+        by: SplitBy::Group,
+        from: at(1, 0),
+        to: at(3, 0),
+        step: Duration::days(1),
+        clusters: vec![],
+        group: None,
+    };
+    let t = trends::trend(&pool, &q).await.unwrap();
+    assert_eq!(points(&t, "eu"), vec![Some(3.0), None], "day 2: eu's only row moved to us");
+    assert_eq!(points(&t, "us"), vec![None, Some(3.0)]);
+    let fleet = trends::trend(&pool, &TrendQuery { by: SplitBy::Fleet, ..q.clone() }).await.unwrap();
+    assert_eq!(
+        points(&fleet, "fleet"),
+        vec![Some(3.0), Some(3.0)],
+        "the fleet totals are unchanged by a move"
+    );
+    let us = TrendQuery { by: SplitBy::Fleet, group: Some("us".into()), ..q };
+    assert_eq!(points(&trends::trend(&pool, &us).await.unwrap(), "fleet"), vec![None, Some(3.0)]);
 }
 
 #[tokio::test]
