@@ -6,11 +6,14 @@
 //!
 //! Every figure is the database's, not this process's: any replica answers the same.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use super::StoreError;
+use crate::domain::{Area, Severity};
 
 /// A live (not deleted) cluster and its newest results.
 #[derive(Debug, Clone, FromRow)]
@@ -24,14 +27,9 @@ pub struct ClusterRow {
     pub last_result_at: Option<DateTime<Utc>>,
 }
 
-/// Failing findings of a cluster's newest results with one area and severity.
-#[derive(Debug, Clone, FromRow)]
-pub struct FailingCount {
-    pub cluster_id: Uuid,
-    pub area: String,
-    pub severity: String,
-    pub failing: i64,
-}
+/// Failing findings of a cluster's newest results, `[area][severity]` in the order of
+/// [`Area::ALL`] and [`Severity::ALL`].
+pub type FailingGrid = [[i64; Severity::ALL.len()]; Area::ALL.len()];
 
 /// The scan queue and the leases of running scans, now.
 #[derive(Debug, Clone, Default, FromRow)]
@@ -69,8 +67,8 @@ pub struct OutcomeTotals {
 pub struct Metrics {
     /// Live clusters by name.
     pub clusters: Vec<ClusterRow>,
-    /// Non-zero counts only.
-    pub failing: Vec<FailingCount>,
+    /// Clusters with a failing finding (a cluster absent here fails nothing).
+    pub failing: HashMap<Uuid, FailingGrid>,
     pub queue: QueueRow,
     pub outcomes: Vec<OutcomeTotals>,
 }
@@ -86,7 +84,7 @@ pub async fn read(pool: &PgPool) -> Result<Metrics, StoreError> {
     .fetch_all(pool);
     // open_checks holds the open findings of each cluster's newest results, one row per (check,
     // severity); a deleted cluster's rows are gone, and the join keeps it so.
-    let failing = sqlx::query_as::<_, FailingCount>(
+    let failing = sqlx::query_as::<_, (Uuid, String, String, i64)>(
         "SELECT o.cluster_id, o.area, o.severity, sum(o.failing)::bigint AS failing
          FROM open_checks o JOIN clusters c ON c.id = o.cluster_id
          WHERE c.deleted_at IS NULL AND o.failing > 0
@@ -120,5 +118,16 @@ pub async fn read(pool: &PgPool) -> Result<Metrics, StoreError> {
             o.bounds.len()
         )));
     }
-    Ok(Metrics { clusters, failing, queue, outcomes })
+    let mut grids: HashMap<Uuid, FailingGrid> = HashMap::new();
+    for (cluster_id, area, severity, n) in failing {
+        let (Ok(area), Ok(severity)) = (area.parse::<Area>(), severity.parse::<Severity>()) else {
+            return Err(StoreError::Corrupt(format!(
+                "an open check of area `{area}` and severity `{severity}`"
+            )));
+        };
+        let a = Area::ALL.iter().position(|x| *x == area).unwrap_or_default();
+        let s = Severity::ALL.iter().position(|x| *x == severity).unwrap_or_default();
+        grids.entry(cluster_id).or_insert([[0; Severity::ALL.len()]; Area::ALL.len()])[a][s] = n;
+    }
+    Ok(Metrics { clusters, failing: grids, queue, outcomes })
 }

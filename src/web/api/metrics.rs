@@ -16,11 +16,9 @@
 //! Every figure comes from PostgreSQL, so every replica answers the same. Nothing secret is a label:
 //! cluster and group names only, never a server URL, credential or label value.
 
-use std::collections::HashMap;
 use std::fmt::{Display, Write};
 
 use actix_web::{get, web, HttpResponse};
-use uuid::Uuid;
 
 use crate::domain::{Area, Role, Severity};
 use crate::store::metrics::{self, Metrics};
@@ -104,15 +102,12 @@ pub fn render(m: &Metrics) -> String {
         "gauge",
         "Failing findings (a check failing on a resource) in the cluster's newest results, by area and severity.",
     );
-    let mut failing: HashMap<(Uuid, &str, &str), i64> = HashMap::with_capacity(m.failing.len());
-    for f in &m.failing {
-        failing.insert((f.cluster_id, f.area.as_str(), f.severity.as_str()), f.failing);
-    }
     for c in &scanned {
         let [cluster, group] = cluster_labels(c);
-        for area in Area::ALL {
-            for severity in Severity::ALL {
-                let n = failing.get(&(c.id, area.as_str(), severity.as_str())).copied().unwrap_or(0);
+        let grid = m.failing.get(&c.id);
+        for (a, area) in Area::ALL.iter().enumerate() {
+            for (s, severity) in Severity::ALL.iter().enumerate() {
+                let n = grid.map_or(0, |g| g[a][s]);
                 out.sample(
                     "palisade_cluster_findings",
                     &[cluster, group, ("area", area.as_str()), ("severity", severity.as_str())],
@@ -231,7 +226,9 @@ fn escape_label_value(out: &mut String, value: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::metrics::{ClusterRow, FailingCount, OutcomeTotals, QueueRow};
+    use uuid::Uuid;
+
+    use crate::store::metrics::{ClusterRow, OutcomeTotals, QueueRow};
 
     fn cluster(name: &str, group: Option<&str>, score: Option<f32>, scanned: bool) -> ClusterRow {
         ClusterRow {
@@ -254,12 +251,12 @@ mod tests {
     fn the_exposition_holds_every_family_once_with_zeros_and_cumulative_buckets() {
         let a = cluster("prod", Some("pay\"ments"), Some(87.3), true);
         let m = Metrics {
-            failing: vec![FailingCount {
-                cluster_id: a.id,
-                area: "authz".into(),
-                severity: "critical".into(),
-                failing: 4,
-            }],
+            failing: [(a.id, {
+                let mut grid = [[0; 5]; 5];
+                grid[2][4] = 4; // authz, critical
+                grid
+            })]
+            .into(),
             clusters: vec![a, cluster("new", None, None, false), cluster("undecided", None, None, true)],
             queue: QueueRow { due: 2, waiting: 1, running: 3, leases_expired: 1, oldest_due_seconds: 1.5 },
             outcomes: vec![OutcomeTotals {
