@@ -2,7 +2,7 @@
 //! each live cluster with its newest results' score and time, their failing findings counted per
 //! (cluster, area, severity) from the dashboard's `open_checks` read model (migration 0106), the
 //! scan queue and leases, and the cumulative scan outcome totals a trigger keeps
-//! (`scan_outcome_totals`, migration 0110).
+//! (`scan_outcome_totals`, migration 0111).
 //!
 //! Every figure is the database's, not this process's: any replica answers the same.
 
