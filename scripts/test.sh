@@ -26,12 +26,19 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # The SSH probe tests start real sshd with several configurations (ssh-keygen comes with it).
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+# The metrics tests check every scrape with promtool (package `prometheus`; the server it also
+# installs is stopped below if the package started it).
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 # PostgreSQL server, when none is installed and none answers.
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && ! command -v pg_ctlcluster >/dev/null 2>&1; then
   need+=(postgresql)
 fi
 if [ "${#need[@]}" -gt 0 ] && [ "$(id -u)" = 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+  # Only promtool is wanted: a Prometheus server the package started must not keep listening.
+  if [[ " ${need[*]} " == *" prometheus "* ]]; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || service prometheus stop >/dev/null 2>&1 || true
+  fi
 fi
 
 # A freshly installed PostgreSQL: start it and allow local trust logins for the test user.

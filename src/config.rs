@@ -28,6 +28,9 @@ pub struct Settings {
     /// Where Palisade may connect, and how much it reads (see [`EgressSettings`]).
     #[serde(default)]
     pub egress: EgressSettings,
+    /// The Prometheus endpoint (see [`MetricsSettings`]).
+    #[serde(default)]
+    pub metrics: MetricsSettings,
 }
 
 /// The HTTP server.
@@ -177,7 +180,8 @@ impl Settings {
              tls_cert_file = {:?}\ntls_key_file = {:?}\n\
              [database]\nurl = \"{}\"\nmax_connections = {}\nacquire_timeout_secs = {}\nembedded_fallback = {}\n\
              embedded_port = {}\n[secrets]\nkey = \"{}\"\nkey_file = {:?}\nprevious_keys = {} key(s) [redacted]\n\
-             [auth]\nsession_ttl_hours = {}\nmax_failed_logins = {}\nfailed_login_window_secs = {}\n",
+             [auth]\nsession_ttl_hours = {}\nmax_failed_logins = {}\nfailed_login_window_secs = {}\n\
+             [metrics]\nlisten = \"{}\"\n",
             self.data_dir,
             self.server.listen,
             self.server.body_limit_bytes,
@@ -196,6 +200,7 @@ impl Settings {
             self.auth.session_ttl_hours,
             self.auth.max_failed_logins,
             self.auth.failed_login_window_secs,
+            self.metrics.listen.map(|a| a.to_string()).unwrap_or_default(),
         )
     }
 }
@@ -210,6 +215,31 @@ pub fn redact_url(raw: &str) -> String {
             url.to_string()
         }
         Err(_) => "[unparseable url redacted]".to_string(),
+    }
+}
+
+/// `[metrics]`, `PALISADE__METRICS__*`: `GET /metrics` is always served on the main listener to
+/// viewers and above; `listen` serves it on a second address as well, without authentication.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct MetricsSettings {
+    /// Also serve `/metrics` (and nothing else) here, over plain HTTP and to anyone who can connect:
+    /// bind it only to an interface that scrapers in a trusted network reach (loopback, or a pod
+    /// address that a NetworkPolicy limits to Prometheus). Empty or unset: no second listener.
+    #[serde(deserialize_with = "empty_as_none")]
+    pub listen: Option<SocketAddr>,
+}
+
+/// An optional address where an empty string (the way a setting is switched off from the
+/// environment) means none.
+fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+    use serde::de::Error;
+    let text: Option<String> = Option::deserialize(d)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(t) => {
+            t.parse().map(Some).map_err(|e| D::Error::custom(format!("`{t}` is not ADDRESS:PORT: {e}")))
+        }
     }
 }
 
@@ -358,5 +388,22 @@ mod tests {
         let settings = settings.unwrap();
         assert_eq!(settings.egress.allow, vec!["127.0.0.0/8", "::1/128"]);
         assert_eq!(settings.egress.deny, vec!["127.0.0.2/32"]);
+    }
+
+    #[test]
+    fn the_metrics_listener_is_off_unless_an_address_is_set() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Settings::load_from(dir.path()).unwrap().metrics.listen, None);
+        let config = |text: &str| {
+            std::fs::write(dir.path().join("local.toml"), text).unwrap();
+            Settings::load_from(dir.path()).map(|s| s.metrics.listen)
+        };
+        assert_eq!(config("[metrics]\nlisten = \"\"\n").unwrap(), None);
+        assert_eq!(
+            config("[metrics]\nlisten = \"127.0.0.1:9464\"\n").unwrap(),
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+        let err = config("[metrics]\nlisten = \"9464\"\n").unwrap_err();
+        assert!(format!("{err:#}").contains("not ADDRESS:PORT"), "{err:#}");
     }
 }

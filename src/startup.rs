@@ -27,6 +27,8 @@ pub struct Application {
     pruning: tokio::task::JoinHandle<()>,
     /// Watches the certificate files when serving HTTPS.
     cert_watch: Option<tokio::task::JoinHandle<()>>,
+    /// The unauthenticated `/metrics` listener (`[metrics] listen`) and its port.
+    metrics: Option<(u16, Server)>,
 }
 
 impl Application {
@@ -49,6 +51,10 @@ impl Application {
         let reload_every = std::time::Duration::from_secs(settings.server.tls_reload_secs);
         let state = AppState::new(pool, settings, cipher)?;
         let data = web::Data::new(state.clone());
+        let metrics = match state.settings.metrics.listen {
+            Some(addr) => Some(metrics_server(addr, data.clone())?),
+            None => None,
+        };
         let mut server = HttpServer::new(move || {
             App::new()
                 .wrap(Compress::default())
@@ -117,12 +123,18 @@ impl Application {
             cert_watch,
             https,
             pruning,
+            metrics,
         })
     }
 
     /// The port actually bound (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of the separate `/metrics` listener, when `[metrics] listen` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// Whether the server speaks HTTPS (`server.tls_cert_file` set).
@@ -137,7 +149,12 @@ impl Application {
 
     /// Serve until the process is asked to stop (SIGINT/SIGTERM).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| (server.handle(), tokio::spawn(server)));
         let served = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         self.credential_feed.abort();
         self.pruning.abort();
         if let Some(watch) = self.cert_watch {
@@ -148,6 +165,30 @@ impl Application {
         }
         served
     }
+}
+
+/// The `[metrics] listen` server: `GET /metrics` without authentication, nothing else, one worker.
+fn metrics_server(addr: std::net::SocketAddr, data: web::Data<AppState>) -> anyhow::Result<(u16, Server)> {
+    let listener =
+        TcpListener::bind(addr).map_err(|e| anyhow::anyhow!("cannot listen for metrics on {addr}: {e}"))?;
+    let port = listener.local_addr()?.port();
+    if !addr.ip().is_loopback() {
+        tracing::warn!(%addr, "/metrics is served without authentication on a non-loopback address; \
+                               make sure only trusted scrapers can reach it");
+    }
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(Compress::default())
+            .wrap(DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .configure(crate::web::api::metrics::configure_listener)
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    tracing::info!(port, "serving /metrics without authentication");
+    Ok((port, server))
 }
 
 /// On first start (no users at all) create `admin` with `password` or a generated one.

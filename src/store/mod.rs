@@ -8,6 +8,7 @@ pub mod clusters;
 pub mod dashboard;
 pub mod db;
 pub mod findings;
+pub mod metrics;
 pub mod scans;
 pub mod sessions;
 pub mod tokens;

@@ -34,6 +34,8 @@ pub struct TestApp {
     /// `http://127.0.0.1:<port>`
     pub address: String,
     pub port: u16,
+    /// The port of the unauthenticated `/metrics` listener, when `metrics.listen` is set.
+    pub metrics_port: Option<u16>,
     /// A pool on the app's own database (read tables directly in assertions).
     pub pool: PgPool,
     pub db_name: String,
@@ -97,6 +99,7 @@ pub async fn spawn_app_on(server_url: &str, adjust: impl FnOnce(&mut Settings)) 
     let cipher = Cipher::from_settings(&settings.secrets).expect("cipher");
     let app = Application::build(settings, pool.clone(), cipher).expect("build app");
     let port = app.port();
+    let metrics_port = app.metrics_port();
     let state = app.state().clone();
     tokio::spawn(app.run_until_stopped());
 
@@ -106,6 +109,7 @@ pub async fn spawn_app_on(server_url: &str, adjust: impl FnOnce(&mut Settings)) 
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
+        metrics_port,
         admin: bearer_client(&admin_token),
         admin_token,
         admin_id: admin_user.id,

@@ -34,6 +34,7 @@ mod history_scheduler;
 mod history_support;
 mod https_serving;
 mod layers;
+mod metrics;
 mod netpol_api;
 mod netpol_checks;
 mod netpol_cli;

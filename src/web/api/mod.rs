@@ -14,6 +14,7 @@ pub mod clusters;
 pub mod contract;
 pub mod findings;
 pub mod health;
+pub mod metrics;
 pub mod network;
 pub mod rbac;
 pub mod scans;
@@ -84,6 +85,7 @@ use super::error::{ApiError, Problem};
         network::namespace,
         rbac::who_can,
         rbac::subject,
+        metrics::get_metrics,
     ),
     components(schemas(Problem, crate::store::findings::FindingState)),
     modifiers(&Security),
@@ -102,6 +104,7 @@ use super::error::{ApiError, Problem};
         (name = "trends", description = "Trends and the fleet overview"),
         (name = "network", description = "NetworkPolicy reachability and isolation of a cluster's latest scan"),
         (name = "rbac", description = "Who can do what in a cluster, from its latest snapshot"),
+        (name = "metrics", description = "Prometheus metrics of the fleet's posture and the scan queue"),
     )
 )]
 pub struct ApiDoc;
@@ -176,6 +179,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(network::namespace)
         .service(rbac::who_can)
         .service(rbac::subject)
+        .service(metrics::get_metrics)
         .service(
             SwaggerUi::new("/api/docs/{_:.*}")
                 .external_url_unchecked("/api/openapi.json", served_document().clone()),
