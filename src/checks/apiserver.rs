@@ -49,7 +49,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 every control-plane node (load-balancer health checks can use /livez with a client \
                 certificate, or an AuthenticationConfiguration anonymous block limited to /healthz).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.1")],
         },
         rule: rule!(all ["anonymous-auth" => Op::Eq("false")]),
         on_fail: Status::Warn,
@@ -65,7 +64,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Remove --token-auth-file from /etc/kubernetes/manifests/kube-apiserver.yaml and \
                 move those users to client certificates, OIDC or service-account tokens.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.2")],
         },
         rule: rule!(all ["token-auth-file" => Op::NotSet]),
         on_fail: Status::Fail,
@@ -81,7 +79,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Remove --basic-auth-file from /etc/kubernetes/manifests/kube-apiserver.yaml, \
                 upgrade the control plane, and move users to certificates or OIDC.",
             evidence_source: SRC,
-            refs: &[],
         },
         rule: rule!(all ["basic-auth-file" => Op::NotSet]),
         on_fail: Status::Fail,
@@ -97,7 +94,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Set --client-ca-file=/etc/kubernetes/pki/ca.crt in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.25")],
         },
         rule: rule!(all ["client-ca-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -113,7 +109,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Remove --service-account-lookup=false (the default is true) or set \
                 --service-account-lookup=true in /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.21")],
         },
         rule: rule!(any ["service-account-lookup" => Op::NotSet, "service-account-lookup" => Op::Eq("true")]),
         on_fail: Status::Fail,
@@ -130,7 +125,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 /etc/kubernetes/manifests/kube-apiserver.yaml (the public half of the controller \
                 manager's --service-account-private-key-file).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.22")],
         },
         rule: rule!(all ["service-account-key-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -146,7 +140,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Set --service-account-extend-token-expiration=false in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml once clients reload tokens.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.30")],
         },
         rule: rule!(all ["service-account-extend-token-expiration" => Op::Eq("false")]),
         on_fail: Status::Fail,
@@ -164,7 +157,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 and --kubelet-client-key=/etc/kubernetes/pki/apiserver-kubelet-client.key in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.4")],
         },
         rule: rule!(all ["kubelet-client-certificate" => Op::Present, "kubelet-client-key" => Op::Present]),
         on_fail: Status::Fail,
@@ -179,7 +171,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Remove AlwaysAdmit from --enable-admission-plugins in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.10")],
         },
         rule: rule!(any [
             "enable-admission-plugins" => Op::NotHave("AlwaysAdmit"),
@@ -198,7 +189,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Add NodeRestriction to --enable-admission-plugins in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml (with --authorization-mode including Node).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.14")],
         },
         rule: rule!(all ["enable-admission-plugins" => Op::Has("NodeRestriction")]),
         on_fail: Status::Fail,
@@ -214,7 +204,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Remove ServiceAccount from --disable-admission-plugins in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.12")],
         },
         rule: rule!(any [
             "disable-admission-plugins" => Op::NotHave("ServiceAccount"),
@@ -233,7 +222,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Remove NamespaceLifecycle from --disable-admission-plugins in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.13")],
         },
         rule: rule!(any [
             "disable-admission-plugins" => Op::NotHave("NamespaceLifecycle"),
@@ -252,7 +240,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Add EventRateLimit to --enable-admission-plugins and configure its limits through \
                 --admission-control-config-file in /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.9")],
         },
         rule: rule!(all ["enable-admission-plugins" => Op::Has("EventRateLimit")]),
         on_fail: Status::Warn,
@@ -268,7 +255,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Add AlwaysPullImages to --enable-admission-plugins in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.11")],
         },
         rule: rule!(all ["enable-admission-plugins" => Op::Has("AlwaysPullImages")]),
         on_fail: Status::Warn,
@@ -284,7 +270,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Add DenyServiceExternalIPs to --enable-admission-plugins in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.3")],
         },
         rule: rule!(all ["enable-admission-plugins" => Op::Has("DenyServiceExternalIPs")]),
         on_fail: Status::Warn,
@@ -299,7 +284,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 production.",
             remediation: "Set --profiling=false in /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.15")],
         },
         rule: rule!(all ["profiling" => Op::Eq("false")]),
         on_fail: Status::Fail,
@@ -316,7 +300,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 --audit-policy-file) in /etc/kubernetes/manifests/kube-apiserver.yaml, with a hostPath \
                 mount for the directory.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.16")],
         },
         rule: rule!(all ["audit-log-path" => Op::Present]),
         on_fail: Status::Fail,
@@ -330,7 +313,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             rationale: "Incidents are often found weeks later; the audit trail must still be there.",
             remediation: "Set --audit-log-maxage=30 (or more) in /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.17")],
         },
         rule: rule!(all ["audit-log-maxage" => Op::Gte(30)]),
         on_fail: Status::Fail,
@@ -345,7 +327,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Set --audit-log-maxbackup=10 (or more) in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.18")],
         },
         rule: rule!(all ["audit-log-maxbackup" => Op::Gte(10)]),
         on_fail: Status::Fail,
@@ -360,7 +341,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Set --audit-log-maxsize=100 (or more) in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.19")],
         },
         rule: rule!(all ["audit-log-maxsize" => Op::Gte(100)]),
         on_fail: Status::Fail,
@@ -376,7 +356,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Write an audit Policy (at least Metadata level for secrets, configmaps and \
                 tokenreviews) and set --audit-policy-file in /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "3.2.1")],
         },
         rule: rule!(all ["audit-policy-file" => Op::Present]),
         on_fail: Status::Warn,
@@ -393,7 +372,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 --tls-private-key-file=/etc/kubernetes/pki/apiserver.key in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.24")],
         },
         rule: rule!(all ["tls-cert-file" => Op::Present, "tls-private-key-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -410,7 +388,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 --etcd-keyfile=/etc/kubernetes/pki/apiserver-etcd-client.key in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.23")],
         },
         rule: rule!(all ["etcd-certfile" => Op::Present, "etcd-keyfile" => Op::Present]),
         on_fail: Status::Fail,
@@ -426,7 +403,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Set --etcd-cafile=/etc/kubernetes/pki/etcd/ca.crt in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.26")],
         },
         rule: rule!(all ["etcd-cafile" => Op::Present]),
         on_fail: Status::Fail,
@@ -443,7 +419,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 --kubelet-certificate-authority=/etc/kubernetes/pki/ca.crt in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.5")],
         },
         rule: rule!(all ["kubelet-certificate-authority" => Op::Present]),
         on_fail: Status::Fail,
@@ -461,7 +436,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305,TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305) in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.29")],
         },
         rule: rule!(all ["tls-cipher-suites" => Op::ValidElements(APISERVER_STRONG_CIPHERS)]),
         on_fail: Status::Warn,
@@ -477,7 +451,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
             remediation: "Remove --secure-port=0 (the default is 6443) from \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[],
         },
         rule: rule!(any ["secure-port" => Op::NotEq("0"), "secure-port" => Op::NotSet]),
         on_fail: Status::Fail,
@@ -494,7 +467,6 @@ pub static FLAG_CHECKS: &[Check] = flag_checks!(API;
                 and set --encryption-provider-config in /etc/kubernetes/manifests/kube-apiserver.yaml \
                 (then rewrite existing secrets with kubectl get secrets -A -o json | kubectl replace -f -).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "1.2.27")],
         },
         rule: rule!(all ["encryption-provider-config" => Op::Present]),
         on_fail: Status::Warn,
@@ -515,7 +487,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
                 "Register the cluster with its CA bundle (certificate-authority-data, or --ca-file) \
                 and without insecure_skip_tls_verify: PUT /api/v1/clusters/{id}/credentials.",
             evidence_source: "the cluster's registration in Palisade (recorded by the live collector)",
-            refs: &[],
         },
         run: api_tls_verified,
     },
@@ -531,7 +502,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
                 webhook's endpoint and credentials; remove authenticators no longer in use.",
             evidence_source: "kube-apiserver --oidc-*, --authentication-token-webhook-config-file and \
                 --authentication-config flags and the structured authentication file",
-            refs: &[],
         },
         run: external_authenticators,
     },
@@ -545,7 +515,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
             remediation: "Set --insecure-port=0 and remove --insecure-bind-address in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml (the port was removed in v1.24).",
             evidence_source: SRC,
-            refs: &[],
         },
         run: insecure_port,
     },
@@ -561,7 +530,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
                 "Set --authorization-mode=Node,RBAC in /etc/kubernetes/manifests/kube-apiserver.yaml \
                 (or list Node and RBAC authorizers in the --authorization-config file).",
             evidence_source: "kube-apiserver --authorization-mode or the --authorization-config file",
-            refs: &[("cis-1.12", "1.2.6")],
         },
         run: |m, s, _| authorizer_check(m, s, Authz::NotAlwaysAllow),
     },
@@ -576,7 +544,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
             remediation: "Add Node to --authorization-mode in /etc/kubernetes/manifests/kube-apiserver.yaml \
                 (or a Node authorizer to the --authorization-config file).",
             evidence_source: "kube-apiserver --authorization-mode or the --authorization-config file",
-            refs: &[("cis-1.12", "1.2.7")],
         },
         run: |m, s, _| authorizer_check(m, s, Authz::Has("Node")),
     },
@@ -590,7 +557,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
             remediation: "Add RBAC to --authorization-mode in /etc/kubernetes/manifests/kube-apiserver.yaml \
                 (or an RBAC authorizer to the --authorization-config file).",
             evidence_source: "kube-apiserver --authorization-mode or the --authorization-config file",
-            refs: &[("cis-1.12", "1.2.8")],
         },
         run: |m, s, _| authorizer_check(m, s, Authz::Has("RBAC")),
     },
@@ -605,7 +571,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
             remediation: "Translate the --authorization-policy-file rules into RBAC Roles and bindings, \
                 then remove ABAC from --authorization-mode in /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: "kube-apiserver --authorization-mode or the --authorization-config file",
-            refs: &[],
         },
         run: |m, s, _| authorizer_check(m, s, Authz::NotAbac),
     },
@@ -619,7 +584,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
             remediation: "Set --tls-min-version=VersionTLS12 (or VersionTLS13) in \
                 /etc/kubernetes/manifests/kube-apiserver.yaml.",
             evidence_source: SRC,
-            refs: &[],
         },
         run: |m, s, _| {
             for_each_component(m, s, API, &|c| {
@@ -646,7 +610,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[
                 then rewrite all secrets.",
             evidence_source:
                 "kube-apiserver --encryption-provider-config and the EncryptionConfiguration file",
-            refs: &[("cis-1.12", "1.2.28")],
         },
         run: encryption_providers,
     },

@@ -25,7 +25,6 @@ pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
             remediation: "Set --terminated-pod-gc-threshold=10 (or a level that fits) in \
                 /etc/kubernetes/manifests/kube-controller-manager.yaml.",
             evidence_source: CM_SRC,
-            refs: &[("cis-1.12", "1.3.1")],
         },
         rule: rule!(all ["terminated-pod-gc-threshold" => Op::Present]),
         on_fail: Status::Warn,
@@ -39,7 +38,6 @@ pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
             rationale: "The /debug/pprof endpoints reveal internals and are not needed in production.",
             remediation: "Set --profiling=false in /etc/kubernetes/manifests/kube-controller-manager.yaml.",
             evidence_source: CM_SRC,
-            refs: &[("cis-1.12", "1.3.2")],
         },
         rule: rule!(all ["profiling" => Op::Eq("false")]),
         on_fail: Status::Fail,
@@ -55,7 +53,6 @@ pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
             remediation: "Set --use-service-account-credentials=true in \
                 /etc/kubernetes/manifests/kube-controller-manager.yaml.",
             evidence_source: CM_SRC,
-            refs: &[("cis-1.12", "1.3.3")],
         },
         rule: rule!(all ["use-service-account-credentials" => Op::NotEq("false")]),
         on_fail: Status::Fail,
@@ -71,7 +68,6 @@ pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
             remediation: "Set --service-account-private-key-file=/etc/kubernetes/pki/sa.key in \
                 /etc/kubernetes/manifests/kube-controller-manager.yaml.",
             evidence_source: CM_SRC,
-            refs: &[("cis-1.12", "1.3.4")],
         },
         rule: rule!(all ["service-account-private-key-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -87,7 +83,6 @@ pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
             remediation: "Set --root-ca-file=/etc/kubernetes/pki/ca.crt in \
                 /etc/kubernetes/manifests/kube-controller-manager.yaml.",
             evidence_source: CM_SRC,
-            refs: &[("cis-1.12", "1.3.5")],
         },
         rule: rule!(all ["root-ca-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -103,7 +98,6 @@ pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
             remediation: "Remove RotateKubeletServerCertificate=false from --feature-gates in \
                 /etc/kubernetes/manifests/kube-controller-manager.yaml.",
             evidence_source: CM_SRC,
-            refs: &[("cis-1.12", "1.3.6")],
         },
         rule: rule!(any [
             "feature-gates" => Op::NotHave("RotateKubeletServerCertificate=false"),
@@ -121,7 +115,6 @@ pub static CONTROLLER_MANAGER_CHECKS: &[Check] = flag_checks!(CM;
                 interfaces it is reachable from the network.",
             remediation: "Set --bind-address=127.0.0.1 in /etc/kubernetes/manifests/kube-controller-manager.yaml.",
             evidence_source: CM_SRC,
-            refs: &[("cis-1.12", "1.3.7")],
         },
         rule: rule!(any ["bind-address" => Op::Eq("127.0.0.1"), "bind-address" => Op::NotSet]),
         on_fail: Status::Fail,
@@ -139,7 +132,6 @@ pub static SCHEDULER_CHECKS: &[Check] = flag_checks!(SCHED;
             rationale: "The /debug/pprof endpoints reveal internals and are not needed in production.",
             remediation: "Set --profiling=false in /etc/kubernetes/manifests/kube-scheduler.yaml.",
             evidence_source: SCHED_SRC,
-            refs: &[("cis-1.12", "1.4.1")],
         },
         rule: rule!(all ["profiling" => Op::Eq("false")]),
         on_fail: Status::Fail,
@@ -154,7 +146,6 @@ pub static SCHEDULER_CHECKS: &[Check] = flag_checks!(SCHED;
                 is reachable from the network.",
             remediation: "Set --bind-address=127.0.0.1 in /etc/kubernetes/manifests/kube-scheduler.yaml.",
             evidence_source: SCHED_SRC,
-            refs: &[("cis-1.12", "1.4.2")],
         },
         rule: rule!(any ["bind-address" => Op::Eq("127.0.0.1"), "bind-address" => Op::NotSet]),
         on_fail: Status::Fail,

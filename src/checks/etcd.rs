@@ -25,7 +25,6 @@ pub static CHECKS: &[Check] = flag_checks!(ETCD;
             remediation: "Set --cert-file=/etc/kubernetes/pki/etcd/server.crt and \
                 --key-file=/etc/kubernetes/pki/etcd/server.key in /etc/kubernetes/manifests/etcd.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "2.1")],
         },
         rule: rule!(all ["cert-file" => Op::Present, "key-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -41,7 +40,6 @@ pub static CHECKS: &[Check] = flag_checks!(ETCD;
             remediation: "Set --client-cert-auth=true (and --trusted-ca-file) in \
                 /etc/kubernetes/manifests/etcd.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "2.2")],
         },
         rule: rule!(all ["client-cert-auth" => Op::Eq("true")]),
         on_fail: Status::Fail,
@@ -56,7 +54,6 @@ pub static CHECKS: &[Check] = flag_checks!(ETCD;
             remediation: "Remove --auto-tls (or set it to false) in /etc/kubernetes/manifests/etcd.yaml and \
                 configure --cert-file/--key-file.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "2.3")],
         },
         rule: rule!(any ["auto-tls" => Op::NotSet, "auto-tls" => Op::Eq("false")]),
         on_fail: Status::Fail,
@@ -72,7 +69,6 @@ pub static CHECKS: &[Check] = flag_checks!(ETCD;
             remediation: "Set --peer-cert-file=/etc/kubernetes/pki/etcd/peer.crt and \
                 --peer-key-file=/etc/kubernetes/pki/etcd/peer.key in /etc/kubernetes/manifests/etcd.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "2.4")],
         },
         rule: rule!(all ["peer-cert-file" => Op::Present, "peer-key-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -87,7 +83,6 @@ pub static CHECKS: &[Check] = flag_checks!(ETCD;
                 the etcd cluster and receive all data.",
             remediation: "Set --peer-client-cert-auth=true in /etc/kubernetes/manifests/etcd.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "2.5")],
         },
         rule: rule!(all ["peer-client-cert-auth" => Op::Eq("true")]),
         on_fail: Status::Fail,
@@ -101,7 +96,6 @@ pub static CHECKS: &[Check] = flag_checks!(ETCD;
             rationale: "Peer auto TLS uses self-signed certificates, so peers cannot authenticate each other.",
             remediation: "Remove --peer-auto-tls (or set it to false) in /etc/kubernetes/manifests/etcd.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "2.6")],
         },
         rule: rule!(any ["peer-auto-tls" => Op::NotSet, "peer-auto-tls" => Op::Eq("false")]),
         on_fail: Status::Fail,
@@ -117,7 +111,6 @@ pub static CHECKS: &[Check] = flag_checks!(ETCD;
             remediation: "Set --trusted-ca-file=/etc/kubernetes/pki/etcd/ca.crt (a CA used only for etcd) \
                 in /etc/kubernetes/manifests/etcd.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "2.7")],
         },
         rule: rule!(all ["trusted-ca-file" => Op::Present]),
         on_fail: Status::Warn,

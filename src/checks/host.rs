@@ -178,7 +178,7 @@ fn weak_algorithms(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<Che
 
 macro_rules! host_check {
     ($id:literal, $title:literal, $sev:expr, $run:expr, $rationale:literal, $remediation:literal) => {
-        super::check!($id, $title, Area::Host, $sev, $run, &[], $rationale, $remediation)
+        super::check!($id, $title, Area::Host, $sev, $run, $rationale, $remediation)
     };
 }
 

@@ -608,27 +608,26 @@ fn pki_30_days(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<CheckRe
 }
 
 macro_rules! agent_check {
-    ($id:literal, $title:literal, $sev:expr, $run:expr, $refs:expr, $rationale:expr, $remediation:expr) => {
-        super::check!($id, $title, Area::Host, $sev, $run, $refs, $rationale, $remediation)
+    ($id:literal, $title:literal, $sev:expr, $run:expr, $rationale:expr, $remediation:expr) => {
+        super::check!($id, $title, Area::Host, $sev, $run, $rationale, $remediation)
     };
 }
 
 macro_rules! mode_check {
-    ($id:literal, $cis:literal, $title:literal, $sev:expr) => {
-        agent_check!($id, $title, $sev, file_check, &[("cis-1.12", $cis)],
+    ($id:literal, $title:literal, $sev:expr) => {
+        agent_check!($id, $title, $sev, file_check,
             "Anyone who can rewrite these files changes what runs with cluster privileges, or reads the credentials in them.",
             "chmod the file as the title says (e.g. `chmod 600 <file>`), on every node the result names.")
     };
 }
 
 macro_rules! owner_check {
-    ($id:literal, $cis:literal, $title:literal, $sev:expr, $owner:literal) => {
+    ($id:literal, $title:literal, $sev:expr, $owner:literal) => {
         agent_check!(
             $id,
             $title,
             $sev,
             file_check,
-            &[("cis-1.12", $cis)],
             "A file owned by another user can be rewritten by that user, or by whoever takes that account.",
             concat!("chown ", $owner, " <file> on every node the result names.")
         )
@@ -637,53 +636,53 @@ macro_rules! owner_check {
 
 /// The node-agent checks, in catalog order.
 pub static CHECKS: &[Check] = &[
-    agent_check!("PAL-HOST-105", "Nodes' sshd refuses root logins", Severity::High, root_login, &[],
+    agent_check!("PAL-HOST-105", "Nodes' sshd refuses root logins", Severity::High, root_login,
         "A root login skips every audit trail of who did what; with a password it is also guessable.",
         "Set `PermitRootLogin no` in sshd_config (and every `Match` block), log in as a named user and use sudo."),
-    agent_check!("PAL-HOST-106", "Nodes' sshd refuses empty passwords", Severity::Critical, empty_passwords, &[],
+    agent_check!("PAL-HOST-106", "Nodes' sshd refuses empty passwords", Severity::Critical, empty_passwords,
         "An account with an empty password is an open door when sshd permits it.",
         "Set `PermitEmptyPasswords no` (OpenSSH's default) in sshd_config."),
-    agent_check!("PAL-HOST-107", "Nodes' sshd is configured for keys only", Severity::High, agent_passwords, &[],
+    agent_check!("PAL-HOST-107", "Nodes' sshd is configured for keys only", Severity::High, agent_passwords,
         "Password or keyboard-interactive login makes every node one guessed password away from a shell. When the configuration and the SSH probe disagree, what the live server offered wins and the finding names both.",
         "Set `PasswordAuthentication no` and `KbdInteractiveAuthentication no` in sshd_config and every `Match` block, then reload sshd."),
-    agent_check!("PAL-HOST-108", "Nodes' sshd accepts public keys", Severity::Medium, pubkey, &[],
+    agent_check!("PAL-HOST-108", "Nodes' sshd accepts public keys", Severity::Medium, pubkey,
         "With public keys off, administrators fall back to passwords.",
         "Set `PubkeyAuthentication yes` (OpenSSH's default)."),
-    agent_check!("PAL-HOST-160", "Node PKI certificates are not expired", Severity::Critical, pki_expired, &[],
+    agent_check!("PAL-HOST-160", "Node PKI certificates are not expired", Severity::Critical, pki_expired,
         "An expired certificate under /etc/kubernetes/pki or /var/lib/kubelet/pki takes its component down or makes its clients stop verifying.",
         "Renew it (`kubeadm certs renew all`; kubelets: rotateCertificates: true) and restart what uses it."),
-    agent_check!("PAL-HOST-161", "Node PKI certificates do not expire within 30 days", Severity::High, pki_30_days, &[],
+    agent_check!("PAL-HOST-161", "Node PKI certificates do not expire within 30 days", Severity::High, pki_30_days,
         "A certificate that expires within a month is an outage unless it is renewed now.",
         "`kubeadm certs check-expiration`, then `kubeadm certs renew`."),
-    mode_check!("PAL-HOST-111", "1.1.1", "API server pod specification file permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-112", "1.1.2", "API server pod specification file is owned by root:root", Severity::High, "root:root"),
-    mode_check!("PAL-HOST-113", "1.1.3", "Controller manager pod specification file permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-114", "1.1.4", "Controller manager pod specification file is owned by root:root", Severity::High, "root:root"),
-    mode_check!("PAL-HOST-115", "1.1.5", "Scheduler pod specification file permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-116", "1.1.6", "Scheduler pod specification file is owned by root:root", Severity::High, "root:root"),
-    mode_check!("PAL-HOST-117", "1.1.7", "etcd pod specification file permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-118", "1.1.8", "etcd pod specification file is owned by root:root", Severity::High, "root:root"),
-    mode_check!("PAL-HOST-119", "1.1.9", "Container Network Interface file permissions are 600 or more restrictive", Severity::Medium),
-    owner_check!("PAL-HOST-120", "1.1.10", "Container Network Interface files are owned by root:root", Severity::Medium, "root:root"),
-    mode_check!("PAL-HOST-121", "1.1.11", "etcd data directory permissions are 700 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-122", "1.1.12", "etcd data directory is owned by etcd:etcd", Severity::Medium, "etcd:etcd"),
-    mode_check!("PAL-HOST-123", "1.1.13", "admin.conf permissions are 600 or more restrictive", Severity::Critical),
-    owner_check!("PAL-HOST-124", "1.1.14", "admin.conf is owned by root:root", Severity::Critical, "root:root"),
-    mode_check!("PAL-HOST-125", "1.1.15", "scheduler.conf permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-126", "1.1.16", "scheduler.conf is owned by root:root", Severity::High, "root:root"),
-    mode_check!("PAL-HOST-127", "1.1.17", "controller-manager.conf permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-128", "1.1.18", "controller-manager.conf is owned by root:root", Severity::High, "root:root"),
-    owner_check!("PAL-HOST-129", "1.1.19", "The Kubernetes PKI directory and files are owned by root:root", Severity::High, "-R root:root"),
-    mode_check!("PAL-HOST-130", "1.1.20", "Kubernetes PKI certificate files are 644 or more restrictive", Severity::Medium),
-    mode_check!("PAL-HOST-131", "1.1.21", "Kubernetes PKI key files are 600", Severity::High),
-    mode_check!("PAL-HOST-141", "4.1.1", "kubelet service file permissions are 600 or more restrictive", Severity::Medium),
-    owner_check!("PAL-HOST-142", "4.1.2", "kubelet service file is owned by root:root", Severity::Medium, "root:root"),
-    mode_check!("PAL-HOST-143", "4.1.3", "kube-proxy kubeconfig permissions are 600 or more restrictive", Severity::Medium),
-    owner_check!("PAL-HOST-144", "4.1.4", "kube-proxy kubeconfig is owned by root:root", Severity::Medium, "root:root"),
-    mode_check!("PAL-HOST-145", "4.1.5", "kubelet.conf permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-146", "4.1.6", "kubelet.conf is owned by root:root", Severity::High, "root:root"),
-    mode_check!("PAL-HOST-147", "4.1.7", "Certificate authorities file permissions are 644 or more restrictive", Severity::Medium),
-    owner_check!("PAL-HOST-148", "4.1.8", "Client certificate authorities file is owned by root:root", Severity::Medium, "root:root"),
-    mode_check!("PAL-HOST-149", "4.1.9", "kubelet config.yaml permissions are 600 or more restrictive", Severity::High),
-    owner_check!("PAL-HOST-150", "4.1.10", "kubelet config.yaml is owned by root:root", Severity::High, "root:root"),
+    mode_check!("PAL-HOST-111", "API server pod specification file permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-112", "API server pod specification file is owned by root:root", Severity::High, "root:root"),
+    mode_check!("PAL-HOST-113", "Controller manager pod specification file permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-114", "Controller manager pod specification file is owned by root:root", Severity::High, "root:root"),
+    mode_check!("PAL-HOST-115", "Scheduler pod specification file permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-116", "Scheduler pod specification file is owned by root:root", Severity::High, "root:root"),
+    mode_check!("PAL-HOST-117", "etcd pod specification file permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-118", "etcd pod specification file is owned by root:root", Severity::High, "root:root"),
+    mode_check!("PAL-HOST-119", "Container Network Interface file permissions are 600 or more restrictive", Severity::Medium),
+    owner_check!("PAL-HOST-120", "Container Network Interface files are owned by root:root", Severity::Medium, "root:root"),
+    mode_check!("PAL-HOST-121", "etcd data directory permissions are 700 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-122", "etcd data directory is owned by etcd:etcd", Severity::Medium, "etcd:etcd"),
+    mode_check!("PAL-HOST-123", "admin.conf permissions are 600 or more restrictive", Severity::Critical),
+    owner_check!("PAL-HOST-124", "admin.conf is owned by root:root", Severity::Critical, "root:root"),
+    mode_check!("PAL-HOST-125", "scheduler.conf permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-126", "scheduler.conf is owned by root:root", Severity::High, "root:root"),
+    mode_check!("PAL-HOST-127", "controller-manager.conf permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-128", "controller-manager.conf is owned by root:root", Severity::High, "root:root"),
+    owner_check!("PAL-HOST-129", "The Kubernetes PKI directory and files are owned by root:root", Severity::High, "-R root:root"),
+    mode_check!("PAL-HOST-130", "Kubernetes PKI certificate files are 644 or more restrictive", Severity::Medium),
+    mode_check!("PAL-HOST-131", "Kubernetes PKI key files are 600", Severity::High),
+    mode_check!("PAL-HOST-141", "kubelet service file permissions are 600 or more restrictive", Severity::Medium),
+    owner_check!("PAL-HOST-142", "kubelet service file is owned by root:root", Severity::Medium, "root:root"),
+    mode_check!("PAL-HOST-143", "kube-proxy kubeconfig permissions are 600 or more restrictive", Severity::Medium),
+    owner_check!("PAL-HOST-144", "kube-proxy kubeconfig is owned by root:root", Severity::Medium, "root:root"),
+    mode_check!("PAL-HOST-145", "kubelet.conf permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-146", "kubelet.conf is owned by root:root", Severity::High, "root:root"),
+    mode_check!("PAL-HOST-147", "Certificate authorities file permissions are 644 or more restrictive", Severity::Medium),
+    owner_check!("PAL-HOST-148", "Client certificate authorities file is owned by root:root", Severity::Medium, "root:root"),
+    mode_check!("PAL-HOST-149", "kubelet config.yaml permissions are 600 or more restrictive", Severity::High),
+    owner_check!("PAL-HOST-150", "kubelet config.yaml is owned by root:root", Severity::High, "root:root"),
 ];

@@ -401,7 +401,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set authentication.anonymous.enabled: false in /var/lib/kubelet/config.yaml (or \
                 --anonymous-auth=false) on every node and restart the kubelet.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.1")],
         },
         rule: rule!(all ["anonymous-auth" => Op::Eq("false")]),
         on_fail: Status::Fail,
@@ -417,7 +416,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set authorization.mode: Webhook in /var/lib/kubelet/config.yaml (or \
                 --authorization-mode=Webhook) and restart the kubelet.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.2")],
         },
         rule: rule!(all ["authorization-mode" => Op::NotHave("AlwaysAllow")]),
         on_fail: Status::Fail,
@@ -433,7 +431,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set authentication.x509.clientCAFile: /etc/kubernetes/pki/ca.crt in \
                 /var/lib/kubelet/config.yaml (or --client-ca-file) and restart the kubelet.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.3")],
         },
         rule: rule!(all ["client-ca-file" => Op::Present]),
         on_fail: Status::Fail,
@@ -449,7 +446,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set readOnlyPort: 0 in /var/lib/kubelet/config.yaml (or --read-only-port=0) and \
                 restart the kubelet.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.4")],
         },
         rule: rule!(any ["read-only-port" => Op::Eq("0"), "read-only-port" => Op::NotSet]),
         on_fail: Status::Warn,
@@ -465,7 +461,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set streamingConnectionIdleTimeout: 5m in /var/lib/kubelet/config.yaml (or \
                 --streaming-connection-idle-timeout=5m); never 0.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.5")],
         },
         rule: rule!(any [
             "streaming-connection-idle-timeout" => Op::NonZeroDuration,
@@ -486,7 +481,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
                 kernel parameters the kubelet expects (vm.overcommit_memory=1, kernel.panic=10, \
                 kernel.panic_on_oops=1).",
             evidence_source: SRC,
-            refs: &[],
         },
         rule: rule!(all ["protect-kernel-defaults" => Op::Eq("true")]),
         on_fail: Status::Warn,
@@ -502,7 +496,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Remove makeIPTablesUtilChains: false from /var/lib/kubelet/config.yaml (or set \
                 --make-iptables-util-chains=true).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.6")],
         },
         rule: rule!(any [
             "make-iptables-util-chains" => Op::Eq("true"),
@@ -521,7 +514,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set rotateCertificates: true in /var/lib/kubelet/config.yaml (or \
                 --rotate-certificates=true) and restart the kubelet.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.10")],
         },
         rule: rule!(any ["rotate-certificates" => Op::Eq("true"), "rotate-certificates" => Op::NotSet]),
         on_fail: Status::Fail,
@@ -537,7 +529,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
             remediation: "Remove RotateKubeletServerCertificate: false from featureGates in \
                 /var/lib/kubelet/config.yaml (and set serverTLSBootstrap: true).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.11")],
         },
         rule: rule!(any [
             "RotateKubeletServerCertificate" => Op::NotHave("false"),
@@ -558,7 +549,6 @@ pub static CHECKS: &[Check] = kubelet_checks!(
                 TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305, TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384, \
                 TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305, TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.12")],
         },
         rule: rule!(all ["tls-cipher-suites" => Op::ValidElements(KUBELET_STRONG_CIPHERS)]),
         on_fail: Status::Warn,
@@ -578,7 +568,6 @@ pub static ADVISORY_CHECKS: &[Check] = kubelet_checks!(
             remediation: "Remove --hostname-override from the kubelet's command line \
                 (/etc/systemd/system/kubelet.service.d/10-kubeadm.conf or /var/lib/kubelet/kubeadm-flags.env).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.7")],
         },
         rule: rule!(all ["hostname-override" => Op::NotSet]),
         on_fail: Status::Warn,
@@ -594,7 +583,6 @@ pub static ADVISORY_CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set eventRecordQPS to 0 (unlimited) or a level that captures events in \
                 /var/lib/kubelet/config.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.8")],
         },
         rule: rule!(any ["event-qps" => Op::Gte(0), "event-qps" => Op::NotSet]),
         on_fail: Status::Warn,
@@ -610,7 +598,6 @@ pub static ADVISORY_CHECKS: &[Check] = kubelet_checks!(
             remediation: "Set tlsCertFile and tlsPrivateKeyFile in /var/lib/kubelet/config.yaml, or \
                 serverTLSBootstrap: true with approved kubelet-serving CSRs.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.9")],
         },
         rule: rule!(all ["tls-cert-file" => Op::Present, "tls-private-key-file" => Op::Present]),
         on_fail: Status::Warn,
@@ -625,7 +612,6 @@ pub static ADVISORY_CHECKS: &[Check] = kubelet_checks!(
                 every other pod down (CIS asks for a limit; -1 means none).",
             remediation: "Set podPidsLimit to a positive value (e.g. 4096) in /var/lib/kubelet/config.yaml.",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.13")],
         },
         rule: rule!(all ["pod-max-pids" => Op::Gte(1)]),
         on_fail: Status::Warn,
@@ -640,7 +626,6 @@ pub static ADVISORY_CHECKS: &[Check] = kubelet_checks!(
                 RuntimeDefault instead of Unconfined, blocking many kernel exploit paths.",
             remediation: "Set seccompDefault: true in /var/lib/kubelet/config.yaml (or --seccomp-default).",
             evidence_source: SRC,
-            refs: &[("cis-1.12", "4.2.14")],
         },
         rule: rule!(all ["seccomp-default" => Op::Eq("true")]),
         on_fail: Status::Warn,
@@ -659,7 +644,6 @@ pub static CUSTOM_CHECKS: &[Check] = &[Check {
         remediation: "Set tlsMinVersion: VersionTLS12 in /var/lib/kubelet/config.yaml (or \
             --tls-min-version=VersionTLS12) and restart the kubelet.",
         evidence_source: SRC,
-        refs: &[],
     },
     run: kubelet_tls_min_version,
 }];

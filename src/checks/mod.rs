@@ -15,7 +15,7 @@
 
 /// A catalog entry whose evidence source is the calling module's `SRC`.
 macro_rules! check {
-    ($id:literal, $title:literal, $area:expr, $sev:expr, $run:expr, $refs:expr, $rationale:expr, $remediation:expr) => {
+    ($id:literal, $title:literal, $area:expr, $sev:expr, $run:expr, $rationale:expr, $remediation:expr) => {
         $crate::checks::Check {
             meta: $crate::checks::CheckMeta {
                 id: $id,
@@ -25,7 +25,6 @@ macro_rules! check {
                 rationale: $rationale,
                 remediation: $remediation,
                 evidence_source: SRC,
-                refs: $refs,
             },
             run: $run,
         }
@@ -78,10 +77,9 @@ pub struct CheckMeta {
     pub rationale: &'static str,
     /// The flag or setting to change, with the command or file.
     pub remediation: &'static str,
-    /// What evidence the check reads, in words (e.g. "kube-apiserver flags").
+    /// What evidence the check reads, in words (e.g. "kube-apiserver flags"). The framework
+    /// controls a check decides are in the frameworks' data files ([`crate::frameworks::registry`]).
     pub evidence_source: &'static str,
-    /// `(framework, id)` pairs, e.g. `("cis-1.12", "1.2.1")`.
-    pub refs: &'static [(&'static str, &'static str)],
 }
 
 /// Options that change how checks judge (from configuration).
@@ -207,11 +205,9 @@ impl CheckMeta {
         }
     }
 
+    /// The framework controls this check decides, from the frameworks' data files.
     pub fn framework_refs(&self) -> Vec<FrameworkRef> {
-        self.refs
-            .iter()
-            .map(|(f, id)| FrameworkRef { framework: f.to_string(), id: id.to_string() })
-            .collect()
+        crate::frameworks::registry::refs_of(self.id).to_vec()
     }
 }
 

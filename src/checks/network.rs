@@ -18,14 +18,6 @@ use crate::checks::{Check, CheckMeta, CheckOptions, CheckResult, Context, Resour
 use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{NetworkPolicy, Snapshot, Source};
 
-const CIS_531: &[(&str, &str)] = &[("cis-1.12", "5.3.1")];
-/// CIS 5.3.2 "all Namespaces have NetworkPolicies defined": decided by the has-a-policy checks
-/// alone (a namespace with any policy passes it, whatever the policy allows).
-const CIS_532: &[(&str, &str)] = &[("cis-1.12", "5.3.2")];
-/// Default-deny and pod selection are the NSA/CISA Kubernetes Hardening Guide's advice (v1.2,
-/// "Network separation and hardening": default-deny policies selecting every pod), not a CIS control.
-const NSA_NETPOL: &[(&str, &str)] = &[("nsa-cisa-1.2", "network-policies")];
-
 const NET_EVIDENCE: &str = "NetworkPolicies, pods and namespaces";
 
 /// Which namespaces a namespace-scoped check covers.
@@ -42,9 +34,8 @@ const fn meta(
     rationale: &'static str,
     remediation: &'static str,
     evidence_source: &'static str,
-    refs: &'static [(&'static str, &'static str)],
 ) -> CheckMeta {
-    CheckMeta { id, title, area: Area::Network, severity, rationale, remediation, evidence_source, refs }
+    CheckMeta { id, title, area: Area::Network, severity, rationale, remediation, evidence_source }
 }
 
 const HAS_POLICY_WHY: &str =
@@ -87,7 +78,6 @@ pub static CHECKS: [Check; 14] = [
             "Run a plugin that enforces NetworkPolicy (Calico, Cilium, Antrea, Weave Net, kube-router, or \
              Canal on top of Flannel).",
             "kube-system DaemonSets and pods (network plugin)",
-            CIS_531,
         ),
         run: cni_enforces,
     },
@@ -99,7 +89,6 @@ pub static CHECKS: [Check; 14] = [
             HAS_POLICY_WHY,
             HAS_POLICY_FIX,
             NET_EVIDENCE,
-            CIS_532,
         ),
         run: |m, s, o| has_policy(m, s, o, Scope::Tenant),
     },
@@ -111,7 +100,6 @@ pub static CHECKS: [Check; 14] = [
             DENY_IN_WHY,
             DENY_IN_FIX,
             NET_EVIDENCE,
-            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::Tenant, Direction::Ingress),
     },
@@ -123,7 +111,6 @@ pub static CHECKS: [Check; 14] = [
             DENY_EG_WHY,
             DENY_EG_FIX,
             NET_EVIDENCE,
-            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::Tenant, Direction::Egress),
     },
@@ -135,7 +122,6 @@ pub static CHECKS: [Check; 14] = [
             UNSELECTED_WHY,
             UNSELECTED_FIX,
             NET_EVIDENCE,
-            NSA_NETPOL,
         ),
         run: |m, s, o| unselected_pods(m, s, o, Scope::Tenant),
     },
@@ -149,7 +135,6 @@ pub static CHECKS: [Check; 14] = [
             "Compare the policy's podSelector with the labels of the pods it should cover \
              (kubectl get pods -n <ns> --show-labels) and fix the selector or delete the policy.",
             NET_EVIDENCE,
-            &[],
         ),
         run: dead_policies,
     },
@@ -163,7 +148,6 @@ pub static CHECKS: [Check; 14] = [
             "Name the peers in the rule: podSelector / namespaceSelector for cluster pods, ipBlock for \
              outside addresses, and the ports needed.",
             "NetworkPolicies",
-            &[],
         ),
         run: allow_all_rules,
     },
@@ -177,7 +161,6 @@ pub static CHECKS: [Check; 14] = [
             "Replace the /0 block with the CIDRs the workload really needs (or an egress gateway), and keep \
              DNS as its own rule.",
             "NetworkPolicies",
-            &[],
         ),
         run: egress_to_world,
     },
@@ -189,7 +172,6 @@ pub static CHECKS: [Check; 14] = [
             REACH_WHY,
             REACH_FIX,
             NET_EVIDENCE,
-            &[],
         ),
         run: |m, s, o| reachable_everywhere(m, s, o, Scope::Tenant),
     },
@@ -201,7 +183,6 @@ pub static CHECKS: [Check; 14] = [
             HAS_POLICY_WHY,
             HAS_POLICY_FIX,
             NET_EVIDENCE,
-            CIS_532,
         ),
         run: |m, s, o| has_policy(m, s, o, Scope::System),
     },
@@ -213,7 +194,6 @@ pub static CHECKS: [Check; 14] = [
             DENY_IN_WHY,
             DENY_IN_FIX,
             NET_EVIDENCE,
-            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::System, Direction::Ingress),
     },
@@ -225,7 +205,6 @@ pub static CHECKS: [Check; 14] = [
             DENY_EG_WHY,
             DENY_EG_FIX,
             NET_EVIDENCE,
-            NSA_NETPOL,
         ),
         run: |m, s, o| default_deny(m, s, o, Scope::System, Direction::Egress),
     },
@@ -237,7 +216,6 @@ pub static CHECKS: [Check; 14] = [
             UNSELECTED_WHY,
             UNSELECTED_FIX,
             NET_EVIDENCE,
-            NSA_NETPOL,
         ),
         run: |m, s, o| unselected_pods(m, s, o, Scope::System),
     },
@@ -249,7 +227,6 @@ pub static CHECKS: [Check; 14] = [
             REACH_WHY,
             REACH_FIX,
             NET_EVIDENCE,
-            &[],
         ),
         run: |m, s, o| reachable_everywhere(m, s, o, Scope::System),
     },

@@ -537,8 +537,8 @@ fn flags_match_probes(meta: &CheckMeta, ctx: &Context, _: &CheckOptions) -> Vec<
 }
 
 macro_rules! probe_check {
-    ($id:literal, $title:literal, $area:expr, $sev:expr, $run:expr, $rationale:literal, $remediation:literal, $refs:expr) => {
-        super::check!($id, $title, $area, $sev, $run, $refs, $rationale, $remediation)
+    ($id:literal, $title:literal, $area:expr, $sev:expr, $run:expr, $rationale:literal, $remediation:literal) => {
+        super::check!($id, $title, $area, $sev, $run, $rationale, $remediation)
     };
 }
 
@@ -546,50 +546,38 @@ macro_rules! probe_check {
 pub static CHECKS: &[Check] = &[
     probe_check!("PAL-TLS-201", "Served certificates are not expired", Area::Tls, Severity::Critical, cert_expired,
         "An expired certificate breaks every client that verifies it, and teaches the ones that do not to ignore errors.",
-        "Renew the certificate (kubeadm: `kubeadm certs renew all`, then restart the static pods; kubelets: enable rotateCertificates and serverTLSBootstrap).",
-        &[]),
+        "Renew the certificate (kubeadm: `kubeadm certs renew all`, then restart the static pods; kubelets: enable rotateCertificates and serverTLSBootstrap)."),
     probe_check!("PAL-TLS-202", "Served certificates do not expire within 30 days", Area::Tls, Severity::High, cert_30_days,
         "A certificate that expires within a month takes its component down unless it is renewed now.",
-        "Renew the certificate before it expires (kubeadm: `kubeadm certs check-expiration`, `kubeadm certs renew`).",
-        &[]),
+        "Renew the certificate before it expires (kubeadm: `kubeadm certs check-expiration`, `kubeadm certs renew`)."),
     probe_check!("PAL-TLS-203", "Served certificates do not expire within 90 days", Area::Tls, Severity::Medium, cert_90_days,
         "Renewals planned a quarter ahead do not become outages.",
-        "Plan the renewal (kubeadm renews on every control-plane upgrade; kubelets rotate with rotateCertificates).",
-        &[]),
+        "Plan the renewal (kubeadm renews on every control-plane upgrade; kubelets rotate with rotateCertificates)."),
     probe_check!("PAL-TLS-204", "Endpoints refuse TLS 1.0 and 1.1", Area::Tls, Severity::High, old_protocols,
         "TLS 1.0 and 1.1 are deprecated (RFC 8996): their handshakes and CBC suites have known attacks.",
-        "Set --tls-min-version=VersionTLS12 (kube-apiserver, kubelet tlsMinVersion, controller-manager, scheduler) and --tls-min-version=TLS1.2 on etcd.",
-        &[]),
+        "Set --tls-min-version=VersionTLS12 (kube-apiserver, kubelet tlsMinVersion, controller-manager, scheduler) and --tls-min-version=TLS1.2 on etcd."),
     probe_check!("PAL-TLS-205", "Endpoints refuse weak cipher suites", Area::Tls, Severity::Medium, weak_ciphers,
         "RC4, 3DES, NULL and EXPORT suites are broken; RSA key exchange has no forward secrecy; CBC with SHA-1 has padding-oracle attacks.",
-        "Set --tls-cipher-suites to ECDHE suites with AES-GCM or ChaCha20-Poly1305 only (kubelet tlsCipherSuites; etcd --cipher-suites).",
-        &[]),
+        "Set --tls-cipher-suites to ECDHE suites with AES-GCM or ChaCha20-Poly1305 only (kubelet tlsCipherSuites; etcd --cipher-suites)."),
     probe_check!("PAL-TLS-206", "Endpoints serve certificates clients can verify", Area::Tls, Severity::Medium, trusted_chain,
         "A self-signed serving certificate, or one not from the cluster CA, cannot be told from an attacker's: clients must skip verification to talk to it.",
-        "Serve certificates signed by the cluster CA (kubelet: serverTLSBootstrap: true and approve the CSRs, or --tls-cert-file/--tls-private-key-file); never run etcd with --auto-tls.",
-        &[]),
+        "Serve certificates signed by the cluster CA (kubelet: serverTLSBootstrap: true and approve the CSRs, or --tls-cert-file/--tls-private-key-file); never run etcd with --auto-tls."),
     probe_check!("PAL-AUTHN-201", "etcd refuses clients without a certificate", Area::Authn, Severity::Critical, etcd_client_certs,
         "etcd holds every object of the cluster, secrets included: a client that needs no certificate is anyone on the network.",
-        "Run etcd with --client-cert-auth=true --trusted-ca-file=… (and --peer-client-cert-auth=true --peer-trusted-ca-file=… for peers).",
-        &[]),
+        "Run etcd with --client-cert-auth=true --trusted-ca-file=… (and --peer-client-cert-auth=true --peer-trusted-ca-file=… for peers)."),
     probe_check!("PAL-AUTHN-202", "Flags and probes agree", Area::Authn, Severity::High, flags_match_probes,
         "A manifest that claims a protection the running component does not enforce is worse than none: every review of the manifest passes.",
-        "Find out why the running component differs from its manifest (a stale pod, a wrapper, another process on the port) and restart it from the manifest.",
-        &[]),
+        "Find out why the running component differs from its manifest (a stale pod, a wrapper, another process on the port) and restart it from the manifest."),
     probe_check!("PAL-AUTHN-203", "The API server refuses anonymous reads of cluster objects", Area::Authn, Severity::Critical, anonymous_api_resources,
         "Unauthenticated requests that list namespaces or secrets mean system:anonymous is bound to a role that reads them: anyone who reaches the API reads the cluster.",
-        "Remove the bindings that grant system:anonymous or system:unauthenticated access, and run kube-apiserver with --anonymous-auth=false where possible.",
-        &[]),
+        "Remove the bindings that grant system:anonymous or system:unauthenticated access, and run kube-apiserver with --anonymous-auth=false where possible."),
     probe_check!("PAL-AUTHN-204", "The API server refuses anonymous discovery", Area::Authn, Severity::Low, anonymous_api_discovery,
         "Anonymous discovery (/api, /apis) tells an attacker every API group and version the cluster serves.",
-        "Run kube-apiserver with --anonymous-auth=false, or leave system:discovery bound to system:authenticated only.",
-        &[]),
+        "Run kube-apiserver with --anonymous-auth=false, or leave system:discovery bound to system:authenticated only."),
     probe_check!("PAL-AUTHN-205", "Kubelets refuse anonymous requests", Area::Authn, Severity::Critical, anonymous_kubelet,
         "A kubelet that answers /pods or /configz without credentials lists its pods and settings, and usually runs commands in them too.",
-        "Set authentication.anonymous.enabled: false and authorization.mode: Webhook in the kubelet configuration (or --anonymous-auth=false --authorization-mode=Webhook).",
-        &[]),
+        "Set authentication.anonymous.enabled: false and authorization.mode: Webhook in the kubelet configuration (or --anonymous-auth=false --authorization-mode=Webhook)."),
     probe_check!("PAL-TLS-207", "No plain-text port answers", Area::Tls, Severity::Critical, plain_text_ports,
         "The API server's insecure port, the kubelet's read-only port and etcd over http:// serve without encryption or authentication.",
-        "Remove --insecure-port (kube-apiserver), set readOnlyPort: 0 (kubelet) and serve etcd on https:// URLs only.",
-        &[]),
+        "Remove --insecure-port (kube-apiserver), set readOnlyPort: 0 (kubelet) and serve etcd on https:// URLs only."),
 ];

@@ -24,10 +24,8 @@ use crate::analysis::rbac::{
 use crate::domain::{Area, Severity, Status};
 use crate::snapshot::{Binding, EvidenceState, Snapshot, Source, Subject};
 
-const CIS: &str = "cis-1.12";
-
 macro_rules! meta {
-    ($id:literal, $title:literal, $sev:ident, $why:literal, $fix:literal, $evidence:expr, [$($r:literal),*]) => {
+    ($id:literal, $title:literal, $sev:ident, $why:literal, $fix:literal, $evidence:expr) => {
         CheckMeta {
             id: $id,
             title: $title,
@@ -36,7 +34,6 @@ macro_rules! meta {
             rationale: $why,
             remediation: $fix,
             evidence_source: $evidence,
-            refs: &[$((CIS, $r)),*],
         }
     };
 }
@@ -55,8 +52,7 @@ pub static CHECKS: &[Check] = &[
              grants someone chose to make.",
             "Nothing to do. If a listed grant is unexpected, compare it with `kubectl get \
              clusterrolebindings -o wide` on a fresh cluster of the same version.",
-            "ClusterRoleBindings and RoleBindings",
-            []
+            "ClusterRoleBindings and RoleBindings"
         ),
         run: run_system_grants,
     },
@@ -69,8 +65,7 @@ pub static CHECKS: &[Check] = &[
              (cluster-wide) or the namespace (through a RoleBinding).",
             "Delete the binding (`kubectl delete clusterrolebinding NAME`) and grant a role with only \
              the rights the subject needs.",
-            RBAC_OBJECTS,
-            ["5.1.1"]
+            RBAC_OBJECTS
         ),
         run: run_cluster_admin,
     },
@@ -83,8 +78,7 @@ pub static CHECKS: &[Check] = &[
              the API server, without credentials.",
             "Remove the subject from the binding (or delete the binding) and keep `--anonymous-auth=false` \
              where possible.",
-            RBAC_OBJECTS,
-            []
+            RBAC_OBJECTS
         ),
         run: run_anonymous,
     },
@@ -96,8 +90,7 @@ pub static CHECKS: &[Check] = &[
             "Grants to `system:authenticated` or `system:serviceaccounts` apply to every user and every \
              pod's token; beyond the discovery and self-review defaults they widen every compromise.",
             "Bind the role to the specific users, groups or service accounts that need it.",
-            RBAC_OBJECTS,
-            []
+            RBAC_OBJECTS
         ),
         run: run_broad_groups,
     },
@@ -110,8 +103,7 @@ pub static CHECKS: &[Check] = &[
              credentials that lead to cluster-admin.",
             "Limit secret access to RoleBindings in the namespaces that need it, with resourceNames \
              where possible.",
-            RBAC_OBJECTS,
-            ["5.1.2"]
+            RBAC_OBJECTS
         ),
         run: run_secrets,
     },
@@ -123,8 +115,7 @@ pub static CHECKS: &[Check] = &[
             "`*` in verbs, apiGroups or resources grants rights that do not exist yet, including those \
              of CRDs installed later.",
             "Replace `*` with the explicit verbs, API groups and resources the role needs.",
-            "ClusterRoles and Roles (aggregation applied)",
-            ["5.1.3"]
+            "ClusterRoles and Roles (aggregation applied)"
         ),
         run: run_wildcards,
     },
@@ -136,8 +127,7 @@ pub static CHECKS: &[Check] = &[
             "Whoever can create a pod (directly or through a Deployment, Job, …) can mount any secret \
              and run as any service account of that namespace, or on a node with host access.",
             "Grant create on pods and workload controllers only to deployment pipelines and controllers.",
-            RBAC_OBJECTS,
-            ["5.1.4"]
+            RBAC_OBJECTS
         ),
         run: run_create_pods,
     },
@@ -149,8 +139,7 @@ pub static CHECKS: &[Check] = &[
             "Exec or attach into a pod gives its service-account token, its secrets and its network \
              position.",
             "Remove pods/exec and pods/attach from roles that do not need interactive access.",
-            RBAC_OBJECTS,
-            []
+            RBAC_OBJECTS
         ),
         run: run_exec,
     },
@@ -162,8 +151,7 @@ pub static CHECKS: &[Check] = &[
             "escalate and bind let a subject grant itself any role; impersonate lets it act as any user, \
              group or service account, including system:masters.",
             "Remove the escalate, bind and impersonate verbs from the role.",
-            RBAC_OBJECTS,
-            ["5.1.8"]
+            RBAC_OBJECTS
         ),
         run: run_escalate,
     },
@@ -175,8 +163,7 @@ pub static CHECKS: &[Check] = &[
             "nodes/proxy reaches the kubelet API directly: exec into any pod on the node, bypassing \
              admission and audit of the pod.",
             "Remove nodes/proxy from the role; monitoring can use the metrics endpoints instead.",
-            RBAC_OBJECTS,
-            ["5.1.10"]
+            RBAC_OBJECTS
         ),
         run: run_nodes_proxy,
     },
@@ -188,8 +175,7 @@ pub static CHECKS: &[Check] = &[
             "create on serviceaccounts/token mints a token for any service account in scope, taking \
              over its rights.",
             "Remove serviceaccounts/token create from the role.",
-            RBAC_OBJECTS,
-            ["5.1.13"]
+            RBAC_OBJECTS
         ),
         run: run_token_create,
     },
@@ -201,8 +187,7 @@ pub static CHECKS: &[Check] = &[
             "Whoever can approve CSRs can issue client certificates, e.g. for a node or for \
              system:masters through a signer that allows it.",
             "Remove update on certificatesigningrequests/approval from the role.",
-            RBAC_OBJECTS,
-            ["5.1.11"]
+            RBAC_OBJECTS
         ),
         run: run_csr_approval,
     },
@@ -214,8 +199,7 @@ pub static CHECKS: &[Check] = &[
             "A mutating or validating webhook sees, changes or blocks every matching API request, \
              including secrets.",
             "Remove write verbs on admissionregistration.k8s.io objects from the role.",
-            RBAC_OBJECTS,
-            ["5.1.12"]
+            RBAC_OBJECTS
         ),
         run: run_webhooks,
     },
@@ -227,8 +211,7 @@ pub static CHECKS: &[Check] = &[
             "A PersistentVolume can be a hostPath volume: whoever creates one can mount the node's \
              filesystem.",
             "Let storage classes provision volumes; remove create on persistentvolumes.",
-            RBAC_OBJECTS,
-            ["5.1.9"]
+            RBAC_OBJECTS
         ),
         run: run_pv_create,
     },
@@ -240,8 +223,7 @@ pub static CHECKS: &[Check] = &[
             "Every pod that names no service account runs as `default`; rights granted to it are given \
              to every such pod.",
             "Create a dedicated service account for the workload and bind the role to it instead.",
-            RBAC_OBJECTS,
-            ["5.1.5"]
+            RBAC_OBJECTS
         ),
         run: run_default_sa_bound,
     },
@@ -253,8 +235,7 @@ pub static CHECKS: &[Check] = &[
             "CIS 5.1.5 expects `automountServiceAccountToken: false` on every `default` service account, \
              so pods get no API token unless they ask for one.",
             "`kubectl patch serviceaccount default -n NS -p '{\"automountServiceAccountToken\": false}'`",
-            "ServiceAccounts",
-            ["5.1.5"]
+            "ServiceAccounts"
         ),
         run: run_default_sa_automount,
     },
@@ -267,8 +248,7 @@ pub static CHECKS: &[Check] = &[
              free for anyone who compromises the pod.",
             "Set `automountServiceAccountToken: false` on the pod or its `default` service account, or run \
              it under a dedicated service account.",
-            "Pods and ServiceAccounts",
-            ["5.1.6"]
+            "Pods and ServiceAccounts"
         ),
         run: run_pod_tokens,
     },
@@ -280,8 +260,7 @@ pub static CHECKS: &[Check] = &[
             "Secrets of type kubernetes.io/service-account-token hold tokens that never expire and \
              survive pod deletion; bound tokens (TokenRequest) replace them.",
             "Delete the secret after moving its users to `kubectl create token` or projected tokens.",
-            "Secrets (metadata only)",
-            []
+            "Secrets (metadata only)"
         ),
         run: run_legacy_tokens,
     },

@@ -12,35 +12,25 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{catalog, CheckMeta, CheckResult};
+use crate::checks::{CheckMeta, CheckResult};
 use crate::domain::{Area, Severity, Status};
 
-include!("cis_1_12_table.rs");
+pub mod compliance;
+pub mod registry;
+
+pub use registry::{Control, ControlType, Framework};
 
 /// Framework id used in references.
 pub const CIS_1_12: &str = "cis-1.12";
 
-/// One CIS recommendation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct CisControl {
-    /// e.g. `1.2.1`.
-    pub id: &'static str,
-    /// The recommendation's short title.
-    pub title: &'static str,
-    /// "(Automated)" in CIS; "(Manual)" controls are scored WARN when they fail.
-    pub automated: bool,
-    /// kube-bench has no test for it (always WARN there).
-    pub manual_only: bool,
-}
-
-/// Every CIS v1.12 control, in benchmark order.
-pub fn cis_controls() -> &'static [CisControl] {
-    CONTROLS
+/// The CIS Kubernetes Benchmark v1.12, from its data file.
+pub fn cis() -> &'static Framework {
+    registry::get(CIS_1_12).expect("the CIS v1.12 framework file is bundled")
 }
 
 /// A CIS v1.12 control by id.
-pub fn cis_control(id: &str) -> Option<&'static CisControl> {
-    CONTROLS.iter().find(|c| c.id == id)
+pub fn cis_control(id: &str) -> Option<&'static Control> {
+    cis().control(id)
 }
 
 /// A framework control a check maps to, with the control's title when the framework is known.
@@ -82,16 +72,15 @@ impl From<&CheckMeta> for CheckInfo {
             rationale: m.rationale.to_string(),
             remediation: m.remediation.to_string(),
             evidence_source: m.evidence_source.to_string(),
-            refs: m
-                .refs
+            refs: registry::refs_of(m.id)
                 .iter()
-                .map(|(fw, id)| {
-                    let control = (*fw == CIS_1_12).then(|| cis_control(id)).flatten();
+                .map(|r| {
+                    let control = registry::get(&r.framework).and_then(|f| f.control(&r.id));
                     ControlRef {
-                        framework: fw.to_string(),
-                        id: id.to_string(),
-                        title: control.map(|c| c.title.to_string()),
-                        automated: control.map(|c| c.automated),
+                        framework: r.framework.clone(),
+                        id: r.id.clone(),
+                        title: control.map(|c| c.title.clone()),
+                        automated: control.map(|c| c.kind == ControlType::Automated),
                     }
                 })
                 .collect(),
@@ -153,14 +142,6 @@ pub fn cis_compliance(results: &[CheckResult]) -> Compliance {
             by_control.entry(f.id.as_str()).or_default().push(r.status);
         }
     }
-    let mut checks_by_control: BTreeMap<&str, Vec<&'static str>> = BTreeMap::new();
-    for c in catalog() {
-        for (fw, id) in c.meta.refs {
-            if *fw == CIS_1_12 {
-                checks_by_control.entry(id).or_default().push(c.meta.id);
-            }
-        }
-    }
     let mut out = Compliance {
         framework: CIS_1_12,
         assessed: 0,
@@ -172,8 +153,8 @@ pub fn cis_compliance(results: &[CheckResult]) -> Compliance {
         score: None,
         controls: Vec::new(),
     };
-    for control in CONTROLS {
-        let statuses = by_control.get(control.id).map(Vec::as_slice).unwrap_or(&[]);
+    for control in &cis().controls {
+        let statuses = by_control.get(control.id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let status = (!statuses.is_empty()).then(|| roll_up(statuses));
         if let Some(s) = status {
             out.assessed += 1;
@@ -186,12 +167,12 @@ pub fn cis_compliance(results: &[CheckResult]) -> Compliance {
             }
         }
         out.controls.push(ControlVerdict {
-            id: control.id,
-            title: control.title,
-            automated: control.automated,
+            id: &control.id,
+            title: &control.title,
+            automated: control.kind == ControlType::Automated,
             status,
             results: statuses.len(),
-            checks: checks_by_control.get(control.id).cloned().unwrap_or_default(),
+            checks: control.checks.iter().map(String::as_str).collect(),
         });
     }
     let applicable = out.assessed - out.not_applicable;
@@ -204,11 +185,11 @@ pub fn cis_compliance(results: &[CheckResult]) -> Compliance {
 /// The published mapping (`docs/cis-1.12-mapping.md`): every CIS v1.12 control with the checks
 /// that decide it, generated from the catalog's references.
 pub fn cis_mapping_markdown() -> String {
-    let checks = catalog();
     let mut out = String::from(
         "# CIS Kubernetes Benchmark v1.12: the checks that decide each control\n\n\
-         Generated from the check catalog (`cis_mapping_markdown` in `src/frameworks/mod.rs`); a test keeps \
-         this file and the catalog in step (`PALISADE_WRITE_DOCS=1 cargo test cis_mapping` rewrites it).\n\n\
+         Generated from the framework's data file, `src/frameworks/data/cis-1.12.yaml` (`cis_mapping_markdown` \
+         in `src/frameworks/mod.rs`); a test keeps this file and the data in step \
+         (`PALISADE_WRITE_DOCS=1 cargo test cis_mapping` rewrites it).\n\n\
          A check listed against a control decides that control: the control fails when the check fails on any \
          resource (see `GET /api/v1/scans/{id}/compliance`). A control with no check is *not assessed* and is \
          left out of the compliance score. Checks that follow other guidance (the NSA/CISA Kubernetes \
@@ -216,20 +197,21 @@ pub fn cis_mapping_markdown() -> String {
          | Control | Title | Type | Decided by |\n|---|---|---|---|\n",
     );
     let mut assessed = 0;
-    for c in cis_controls() {
-        let deciding: Vec<String> = checks
+    for c in &cis().controls {
+        let deciding: Vec<String> = c
+            .checks
             .iter()
-            .filter(|k| k.meta.refs.iter().any(|(fw, id)| *fw == CIS_1_12 && *id == c.id))
+            .filter_map(|id| crate::checks::find(id))
             .map(|k| format!("`{}` {}", k.meta.id, k.meta.title))
             .collect();
         if !deciding.is_empty() {
             assessed += 1;
         }
-        let kind = if c.automated { "Automated" } else { "Manual" };
+        let kind = if c.kind == ControlType::Automated { "Automated" } else { "Manual" };
         let by = if deciding.is_empty() { "*not assessed*".to_string() } else { deciding.join("<br>") };
         out.push_str(&format!("| {} | {} | {kind} | {by} |\n", c.id, c.title.replace('|', "\\|")));
     }
-    out.push_str(&format!("\n{assessed} of {} controls are assessed.\n", cis_controls().len()));
+    out.push_str(&format!("\n{assessed} of {} controls are assessed.\n", cis().controls.len()));
     out
 }
 
@@ -241,26 +223,11 @@ mod tests {
 
     #[test]
     fn the_cis_table_has_every_control_of_the_benchmark() {
-        assert_eq!(cis_controls().len(), 131);
+        assert_eq!(cis().controls.len(), 131);
         let c = cis_control("1.2.1").unwrap();
-        assert!(!c.automated);
-        assert!(cis_control("1.2.2").unwrap().automated);
-        assert!(cis_control("5.1.7").unwrap().manual_only);
-    }
-
-    #[test]
-    fn every_cis_reference_in_the_catalog_names_a_real_control() {
-        for check in catalog() {
-            for (fw, id) in check.meta.refs {
-                if *fw == CIS_1_12 {
-                    assert!(
-                        cis_control(id).is_some(),
-                        "{} refers to unknown CIS control {id}",
-                        check.meta.id
-                    );
-                }
-            }
-        }
+        assert_eq!(c.kind, ControlType::Manual);
+        assert_eq!(cis_control("1.2.2").unwrap().kind, ControlType::Automated);
+        assert!(cis_control("5.1.7").unwrap().kube_bench_manual);
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub fn render(report: &Report, locate: &dyn Fn(&CheckResult) -> Option<String>) 
         .map(|c| {
             let m = &c.meta;
             let mut tags = vec!["security".to_string(), "kubernetes".to_string(), m.area.to_string()];
-            tags.extend(m.refs.iter().map(|(f, id)| format!("{f}:{id}")));
+            tags.extend(m.framework_refs().iter().map(|r| format!("{}:{}", r.framework, r.id)));
             json!({
                 "id": m.id,
                 "name": m.id.replace('-', ""),

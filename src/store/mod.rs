@@ -5,6 +5,7 @@
 pub mod agents;
 pub mod audit;
 pub mod clusters;
+pub mod compliance;
 pub mod dashboard;
 pub mod db;
 pub mod findings;

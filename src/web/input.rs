@@ -55,6 +55,11 @@ pub(crate) fn check_body(content_type: &str, body: &Bytes) -> Result<(), ApiErro
     // A body that is not JSON is left to the handler's extractor, which explains what is wrong.
     if content_type.contains("json") {
         if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) {
+            // Every JSON body this server reads is an object; serde would also fill a struct
+            // from an array of its fields in order, which no schema here documents.
+            if !doc.is_object() {
+                return Err(ApiError::BadRequest("the request body must be a JSON object".into()));
+            }
             if json_has_nul(&doc) {
                 return Err(ApiError::BadRequest(
                     "a text field of the request body contains a NUL character".into(),
@@ -134,6 +139,8 @@ mod tests {
         assert!(json(r#"{"labels": {"k": ["x", "\u0000"]}}"#).is_err());
         // An escaped backslash followed by "u0000" is six ordinary characters.
         assert!(json(r#"{"username": "\\u0000"}"#).is_ok());
+        assert!(json("[null, null]").is_err());
+        assert!(json("3").is_err());
         assert!(check_body("application/json", &Bytes::from_static(b"{\"a\": \"\xff\"}")).is_err());
         assert!(check_body("application/x-www-form-urlencoded", &Bytes::from_static(b"u=a%00")).is_err());
     }

@@ -27,6 +27,7 @@ mod dashboard;
 mod egress;
 mod evidence_flags;
 mod faults;
+mod frameworks;
 mod helpers;
 mod history_api;
 mod history_lifecycle;

@@ -48,9 +48,9 @@ pub async fn list_checks(
         .filter(|c| min.is_none_or(|s| c.meta.severity >= s))
         .filter(|c| match &control {
             None => true,
-            Some((fw, id)) => {
-                c.meta.refs.iter().any(|(f, i)| f == fw && id.as_deref().is_none_or(|want| want == *i))
-            }
+            Some((fw, id)) => crate::frameworks::registry::refs_of(c.meta.id)
+                .iter()
+                .any(|r| &r.framework == fw && id.as_deref().is_none_or(|want| want == r.id)),
         })
         .map(|c| CheckInfo::from(&c.meta))
         .collect();

@@ -152,7 +152,7 @@ fn double_option<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 pub struct UpdateCluster {
     #[schema(value_type = Option<String>)]
     pub name: Option<ClusterName>,
-    /// Replaces all labels.
+    /// Replaces all labels; absent or `null` leaves them as they are (`{}` removes them all).
     #[schema(value_type = Option<std::collections::HashMap<String, String>>)]
     pub labels: Option<Labels>,
     #[serde(default, deserialize_with = "double_option")]
@@ -354,6 +354,7 @@ pub async fn delete_cluster(
     (status = 401, body = Problem),
     (status = 403, body = Problem),
     (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "the cluster is in push mode: the server never connects to it"),
 ))]
 #[post("/api/v1/clusters/{id}/connectivity")]
 pub async fn check_cluster(
@@ -388,6 +389,7 @@ pub async fn check(state: &AppState, who: &Authenticated, id: Uuid) -> Result<Cl
     (status = 401, body = Problem),
     (status = 403, body = Problem),
     (status = 404, body = Problem),
+    (status = 409, body = Problem, description = "the cluster is in push mode: it holds no credentials"),
 ))]
 #[put("/api/v1/clusters/{id}/credentials")]
 pub async fn replace_credentials(

@@ -243,6 +243,14 @@ fn labels_schema() -> Value {
     })
 }
 
+/// `schema`, also allowing `null`.
+fn nullable(mut schema: Value) -> Value {
+    if let Some(Value::String(t)) = schema.get("type").cloned() {
+        schema["type"] = json!([t, "null"]);
+    }
+    schema
+}
+
 /// The component schemas request bodies name.
 fn request_body_schemas(doc: &Value) -> Vec<String> {
     let mut names = Vec::new();
@@ -298,7 +306,7 @@ fn constrain_bodies(schemas: &mut Map<String, Value>) {
         ("RegisterCluster", "labels", labels_schema()),
         ("UpdateCluster", "name", nullable_name.clone()),
         ("UpdateCluster", "group", nullable_name),
-        ("UpdateCluster", "labels", labels_schema()),
+        ("UpdateCluster", "labels", nullable(labels_schema())),
         ("CreateUser", "username", username),
         ("CreateUser", "password", password.clone()),
         ("UpdateUser", "password", nullable_password),

@@ -13,6 +13,7 @@ pub mod checks;
 pub mod clusters;
 pub mod contract;
 pub mod findings;
+pub mod frameworks;
 pub mod health;
 pub mod metrics;
 pub mod network;
@@ -71,6 +72,8 @@ use super::error::{ApiError, Problem};
         audit::list_audit,
         checks::list_checks,
         checks::get_check,
+        frameworks::list_frameworks,
+        frameworks::framework_compliance,
         scans::trigger_scan,
         scans::list_scans,
         scans::get_scan,
@@ -99,6 +102,7 @@ use super::error::{ApiError, Problem};
         (name = "agents", description = "Node agents: their tokens (admin), their reports, and the ingest endpoint they post to"),
         (name = "audit", description = "The audit log (admin)"),
         (name = "checks", description = "The check catalog"),
+        (name = "frameworks", description = "Compliance frameworks (CIS Kubernetes Benchmark, NSA/CISA) and their controls judged over a cluster, a group or the fleet"),
         (name = "scans", description = "Scans, their results and diffs, schedules"),
         (name = "findings", description = "Findings across the fleet with their lifecycle"),
         (name = "trends", description = "Trends and the fleet overview"),
@@ -165,6 +169,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(audit::list_audit)
         .service(checks::list_checks)
         .service(checks::get_check)
+        .service(frameworks::list_frameworks)
+        .service(frameworks::framework_compliance)
         .service(scans::trigger_scan)
         .service(scans::list_scans)
         .service(scans::get_scan)

@@ -1,0 +1,71 @@
+//! What framework compliance reads: the current results of every live cluster in a scope (its
+//! findings' statuses, which are its newest result set), counted per check and status.
+
+use std::collections::HashMap;
+
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::StoreError;
+use crate::domain::Status;
+use crate::frameworks::compliance::CheckCounts;
+
+/// Which clusters a compliance answer covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    Fleet,
+    Cluster(Uuid),
+    Group(String),
+}
+
+/// Per-check result counts over a scope.
+#[derive(Debug, Clone, Default)]
+pub struct ScopeCounts {
+    /// Live clusters in scope.
+    pub clusters: u64,
+    /// Of those, the ones with results.
+    pub scanned: u64,
+    pub checks: HashMap<String, CheckCounts>,
+}
+
+fn parts(scope: &Scope) -> (Option<Uuid>, Option<&str>) {
+    match scope {
+        Scope::Fleet => (None, None),
+        Scope::Cluster(id) => (Some(*id), None),
+        Scope::Group(g) => (None, Some(g.as_str())),
+    }
+}
+
+/// Count the current results of every live cluster in `scope` by check and status.
+#[tracing::instrument(skip(pool))]
+pub async fn check_counts(pool: &PgPool, scope: &Scope) -> Result<ScopeCounts, StoreError> {
+    let (cluster, group) = parts(scope);
+    let (clusters, scanned): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(s.last_result_scan_id)
+         FROM clusters c LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id
+         WHERE c.deleted_at IS NULL AND ($1::uuid IS NULL OR c.id = $1)
+           AND ($2::text IS NULL OR c.cluster_group = $2)",
+    )
+    .bind(cluster)
+    .bind(group)
+    .fetch_one(pool)
+    .await?;
+    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
+        "SELECT f.check_id, f.status, count(*), count(DISTINCT f.cluster_id)
+         FROM findings f JOIN clusters c ON c.id = f.cluster_id
+         WHERE c.deleted_at IS NULL AND f.status <> 'absent'
+           AND ($1::uuid IS NULL OR c.id = $1) AND ($2::text IS NULL OR c.cluster_group = $2)
+         GROUP BY f.check_id, f.status",
+    )
+    .bind(cluster)
+    .bind(group)
+    .fetch_all(pool)
+    .await?;
+    let mut checks: HashMap<String, CheckCounts> = HashMap::new();
+    for (check, status, n, in_clusters) in rows {
+        // A status this build does not know (a newer writer) is left out rather than guessed.
+        let Ok(status) = status.parse::<Status>() else { continue };
+        checks.entry(check).or_default().add(status, n as u64, in_clusters as u64);
+    }
+    Ok(ScopeCounts { clusters: clusters as u64, scanned: scanned as u64, checks })
+}
