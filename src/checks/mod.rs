@@ -37,6 +37,7 @@ pub mod component;
 pub mod controlplane;
 pub mod etcd;
 pub mod eval;
+pub mod frameworks;
 pub mod host;
 pub mod hostfiles;
 pub mod kubelet;
@@ -78,7 +79,7 @@ pub struct CheckMeta {
     /// The flag or setting to change, with the command or file.
     pub remediation: &'static str,
     /// What evidence the check reads, in words (e.g. "kube-apiserver flags"). The framework
-    /// controls a check decides are in the frameworks' data files ([`crate::frameworks::registry`]).
+    /// controls a check decides are in the frameworks' data files ([`frameworks`]).
     pub evidence_source: &'static str,
 }
 
@@ -207,7 +208,7 @@ impl CheckMeta {
 
     /// The framework controls this check decides, from the frameworks' data files.
     pub fn framework_refs(&self) -> Vec<FrameworkRef> {
-        crate::frameworks::registry::refs_of(self.id).to_vec()
+        frameworks::refs_of(self.id).to_vec()
     }
 }
 

@@ -16,7 +16,7 @@ use crate::checks::{CheckMeta, CheckResult};
 use crate::domain::{Area, Severity, Status};
 
 pub mod compliance;
-pub mod registry;
+pub use crate::checks::frameworks as registry;
 
 pub use registry::{Control, ControlType, Framework};
 

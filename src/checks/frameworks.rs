@@ -1,4 +1,5 @@
-//! Compliance frameworks as data: every `src/frameworks/data/*.yaml` file is bundled at build time
+//! Compliance frameworks as data (read by the check engine for references, and by
+//! [`crate::frameworks`] for compliance; it sits here so checks need nothing above them): every `src/frameworks/data/*.yaml` file is bundled at build time
 //! (build.rs lists the directory), parsed and checked once, and is the only place that says which
 //! Palisade checks decide which control. A check's framework references are read back from here.
 
@@ -7,7 +8,7 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::checks::{catalog, FrameworkRef};
+use super::{catalog, FrameworkRef};
 
 include!(concat!(env!("OUT_DIR"), "/framework_files.rs"));
 
