@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::registry::{ControlType, Framework};
+use super::roll_up;
 use crate::domain::Status;
 
 /// How the summary's percentage is computed, as the API states it.
@@ -82,8 +83,15 @@ impl CheckCounts {
         }
     }
 
-    fn total(&self) -> u64 {
-        self.pass + self.fail + self.warn + self.unknown + self.not_applicable
+    /// Results of `status`.
+    pub fn of(&self, status: Status) -> u64 {
+        match status {
+            Status::Pass => self.pass,
+            Status::Fail => self.fail,
+            Status::Warn => self.warn,
+            Status::Unknown => self.unknown,
+            Status::NotApplicable => self.not_applicable,
+        }
     }
 }
 
@@ -226,54 +234,55 @@ fn verdict(manual: Option<&str>, checks: &[ControlCheck], scanned: u64) -> (Cont
     if scanned == 0 {
         return (ControlStatus::Unknown, "no cluster in scope has scan results yet".into());
     }
-    let failing: Vec<String> = checks
-        .iter()
-        .filter(|c| c.results.fail > 0)
-        .map(|c| {
-            format!(
-                "{} fails on {} in {}",
-                c.id,
-                plural(c.results.fail, "resource"),
-                plural(c.results.clusters_failing, "cluster")
-            )
-        })
-        .collect();
-    if !failing.is_empty() {
-        return (ControlStatus::Fail, failing.join("; "));
-    }
-    let warning: Vec<String> = checks
-        .iter()
-        .filter(|c| c.results.warn > 0)
-        .map(|c| format!("{} is not met on {}", c.id, plural(c.results.warn, "resource")))
-        .collect();
-    if !warning.is_empty() {
-        return (
+    // The worst status any result of its checks has, in the per-scan roll-up's order.
+    let present: Vec<Status> =
+        Status::ALL.iter().copied().filter(|s| checks.iter().any(|c| c.results.of(*s) > 0)).collect();
+    let listed = |status: Status, say: &dyn Fn(&ControlCheck, u64) -> String| {
+        let said: Vec<String> = checks
+            .iter()
+            .filter(|c| c.results.of(status) > 0)
+            .map(|c| say(c, c.results.of(status)))
+            .collect();
+        said.join("; ")
+    };
+    match roll_up(&present) {
+        Status::Fail => (
+            ControlStatus::Fail,
+            listed(Status::Fail, &|c, n| {
+                format!(
+                    "{} fails on {} in {}",
+                    c.id,
+                    plural(n, "resource"),
+                    plural(c.results.clusters_failing, "cluster")
+                )
+            }),
+        ),
+        Status::Warn => (
             ControlStatus::Manual,
-            format!("A Manual recommendation for a reviewer to decide: {}", warning.join("; ")),
-        );
-    }
-    let unknown: Vec<String> = checks
-        .iter()
-        .filter(|c| c.results.unknown > 0)
-        .map(|c| format!("{} could not be decided on {}", c.id, plural(c.results.unknown, "resource")))
-        .collect();
-    if !unknown.is_empty() {
-        return (
+            format!(
+                "A Manual recommendation for a reviewer to decide: {}",
+                listed(Status::Warn, &|c, n| format!("{} is not met on {}", c.id, plural(n, "resource")))
+            ),
+        ),
+        Status::Unknown => (
             ControlStatus::Unknown,
-            format!("{} (see the results for the missing evidence)", unknown.join("; ")),
-        );
-    }
-    let passed: u64 = checks.iter().map(|c| c.results.pass).sum();
-    if passed > 0 {
-        return (
-            ControlStatus::Pass,
-            format!("every result of its checks passes ({})", plural(passed, "result")),
-        );
-    }
-    if checks.iter().any(|c| c.results.total() > 0) {
-        (ControlStatus::NotApplicable, "its checks do not apply to the clusters in scope".into())
-    } else {
-        (ControlStatus::NotApplicable, "its checks found nothing to judge in scope".into())
+            format!(
+                "{} (see the results for the missing evidence)",
+                listed(Status::Unknown, &|c, n| {
+                    format!("{} could not be decided on {}", c.id, plural(n, "resource"))
+                })
+            ),
+        ),
+        Status::Pass => {
+            let passed: u64 = checks.iter().map(|c| c.results.pass).sum();
+            (ControlStatus::Pass, format!("every result of its checks passes ({})", plural(passed, "result")))
+        }
+        Status::NotApplicable if present.is_empty() => {
+            (ControlStatus::NotApplicable, "its checks found nothing to judge in scope".into())
+        }
+        Status::NotApplicable => {
+            (ControlStatus::NotApplicable, "its checks do not apply to the clusters in scope".into())
+        }
     }
 }
 

@@ -119,6 +119,8 @@ pub struct Compliance {
     pub controls: Vec<ControlVerdict>,
 }
 
+/// The worst of `statuses`: fail, then warn, then unknown, then pass, else not applicable (also
+/// for none). Per-scan compliance and scope compliance both judge a control by it.
 fn roll_up(statuses: &[Status]) -> Status {
     let has = |s: Status| statuses.contains(&s);
     if has(Status::Fail) {
