@@ -179,6 +179,10 @@ async fn cis_and_nsa_compliance_of_a_scanned_cluster_its_group_and_the_fleet() {
     assert_eq!(fleet["scope"]["clusters"], 2);
     assert_eq!(fleet["scope"]["scanned_clusters"], 1);
     assert_eq!(fleet["summary"], cis["summary"]);
+    // An empty `group=` is no group filter, as in the cluster list and trends.
+    let empty: Value = app.admin_json("/api/v1/frameworks/cis-1.12/compliance?group=").await;
+    assert_eq!(empty["scope"]["kind"], "fleet");
+    assert_eq!(empty["summary"], fleet["summary"]);
     let staging: Value = app.admin_json("/api/v1/frameworks/cis-1.12/compliance?group=staging").await;
     assert_eq!(staging["scope"]["scanned_clusters"], 0);
     assert_eq!(control(&staging, "1.2.15")["status"], "unknown");

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::checks::find;
-use crate::domain::{GroupName, Role};
+use crate::domain::Role;
 use crate::frameworks::compliance::{evaluate, FrameworkCompliance, FrameworkInfo};
 use crate::frameworks::registry;
 use crate::store::{clusters, compliance};
@@ -38,9 +38,9 @@ pub async fn list_frameworks(who: Authenticated) -> Result<web::Json<FrameworkLi
 pub struct ComplianceQuery {
     /// One cluster, by id.
     pub cluster: Option<Uuid>,
-    /// The clusters of one group.
-    #[param(value_type = Option<String>)]
-    pub group: Option<GroupName>,
+    /// The clusters of one group (empty: no group filter, as in the cluster list and trends).
+    #[serde(default, deserialize_with = "super::empty_as_none")]
+    pub group: Option<String>,
 }
 
 /// What a compliance answer covers.
@@ -87,7 +87,7 @@ pub async fn framework_compliance(
         ApiError::NotFound(format!("no framework `{id}` (known: {})", known.join(", ")))
     })?;
     let q = q.into_inner();
-    let (scope, cluster_name) = match (q.cluster, q.group) {
+    let (scope, kind, cluster_name) = match (q.cluster, q.group.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(ApiError::BadRequest("give `cluster` or `group`, not both".into()));
         }
@@ -95,27 +95,17 @@ pub async fn framework_compliance(
             let c = clusters::get(&state.pool, cluster)
                 .await?
                 .ok_or_else(|| ApiError::NotFound(format!("no cluster with id {cluster}")))?;
-            (compliance::Scope::Cluster(c.id), Some(c.name.to_string()))
+            (compliance::Scope::Cluster(c.id), "cluster", Some(c.name.to_string()))
         }
-        (None, Some(group)) => (compliance::Scope::Group(group.to_string()), None),
-        (None, None) => (compliance::Scope::Fleet, None),
+        (None, Some(group)) => (compliance::Scope::Group(group.to_string()), "group", None),
+        (None, None) => (compliance::Scope::Fleet, "fleet", None),
     };
     let counts = compliance::check_counts(&state.pool, &scope).await?;
     let out = ComplianceScope {
-        kind: match scope {
-            compliance::Scope::Fleet => "fleet",
-            compliance::Scope::Cluster(_) => "cluster",
-            compliance::Scope::Group(_) => "group",
-        },
-        cluster: match scope {
-            compliance::Scope::Cluster(id) => Some(id),
-            _ => None,
-        },
+        kind,
+        cluster: q.cluster,
         cluster_name,
-        group: match &scope {
-            compliance::Scope::Group(g) => Some(g.clone()),
-            _ => None,
-        },
+        group: q.group,
         clusters: counts.clusters,
         scanned_clusters: counts.scanned,
     };
