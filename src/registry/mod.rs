@@ -223,7 +223,9 @@ impl Registry {
         paused: bool,
         actor: &Actor,
     ) -> Result<(ScheduleSpec, DateTime<Utc>), RegistryError> {
-        let cron = cron.map(|c| c.trim().to_string()).filter(|c| !c.is_empty());
+        // A blank expression is refused by the parser rather than read as "no cron": callers
+        // that take blank form fields (the admin page) leave them out themselves.
+        let cron = cron.map(|c| c.trim().to_string());
         let schedule = self.schedule(interval_seconds, cron.as_deref())?;
         let spec = ScheduleSpec { interval_seconds, cron, paused };
         let next = schedule.next_after(Utc::now());

@@ -318,6 +318,21 @@ async fn an_editor_sets_a_cron_schedule_and_a_bad_one_is_refused() {
         .await
         .unwrap();
     assert!(assert_problem(resp, 400).await.contains("not a valid cron"));
+    // A blank expression is not "no cron": the document's pattern refuses it, and so does the server.
+    let resp = editor
+        .put(app.url(&format!("/api/v1/clusters/{c}/schedule")))
+        .json(&json!({"cron": "", "interval_seconds": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 400).await;
+    let resp = editor
+        .put(app.url(&format!("/api/v1/clusters/{c}/schedule")))
+        .json(&json!({"cron": "  "}))
+        .send()
+        .await
+        .unwrap();
+    assert!(assert_problem(resp, 400).await.contains("not a valid cron"));
     let resp = editor
         .put(app.url(&format!("/api/v1/clusters/{c}/schedule")))
         .json(&json!({"cron": "* * * * *", "interval_seconds": 60}))
