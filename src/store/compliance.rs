@@ -10,12 +10,12 @@ use super::StoreError;
 use crate::domain::Status;
 use crate::frameworks::compliance::CheckCounts;
 
-/// Which clusters a compliance answer covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    Fleet,
-    Cluster(Uuid),
-    Group(String),
+/// Which clusters a compliance answer covers: the live clusters matching every filter given (none:
+/// the fleet), as the trends' `clusters` and `group` filters combine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    pub cluster: Option<Uuid>,
+    pub group: Option<String>,
 }
 
 /// Per-check result counts over a scope.
@@ -28,18 +28,10 @@ pub struct ScopeCounts {
     pub checks: HashMap<String, CheckCounts>,
 }
 
-fn parts(scope: &Scope) -> (Option<Uuid>, Option<&str>) {
-    match scope {
-        Scope::Fleet => (None, None),
-        Scope::Cluster(id) => (Some(*id), None),
-        Scope::Group(g) => (None, Some(g.as_str())),
-    }
-}
-
 /// Count the current results of every live cluster in `scope` by check and status.
 #[tracing::instrument(skip(pool))]
 pub async fn check_counts(pool: &PgPool, scope: &Scope) -> Result<ScopeCounts, StoreError> {
-    let (cluster, group) = parts(scope);
+    let (cluster, group) = (scope.cluster, scope.group.as_deref());
     let (clusters, scanned): (i64, i64) = sqlx::query_as(
         "SELECT count(*), count(s.last_result_scan_id)
          FROM clusters c LEFT JOIN cluster_scan_state s ON s.cluster_id = c.id

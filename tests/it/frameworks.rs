@@ -201,13 +201,17 @@ async fn cis_and_nsa_compliance_of_a_scanned_cluster_its_group_and_the_fleet() {
     let resp = viewer.get(app.url("/api/v1/frameworks/pci-4/compliance")).send().await.unwrap();
     let detail = assert_problem(resp, 404).await;
     assert!(detail.contains("no framework `pci-4`"), "{detail}");
-    let resp = viewer
-        .get(app.url(&format!("/api/v1/frameworks/cis-1.12/compliance?cluster={prod}&group=payments")))
-        .send()
-        .await
-        .unwrap();
-    let detail = assert_problem(resp, 400).await;
-    assert!(detail.contains("not both"), "{detail}");
+    // `cluster` and `group` combine: the cluster when it is in the group, else nothing.
+    let both: Value = app
+        .admin_json(&format!("/api/v1/frameworks/cis-1.12/compliance?cluster={prod}&group=payments"))
+        .await;
+    assert_eq!(both["scope"]["kind"], "cluster");
+    assert_eq!(both["scope"]["clusters"], 1);
+    assert_eq!(both["summary"], cis["summary"]);
+    let elsewhere: Value =
+        app.admin_json(&format!("/api/v1/frameworks/cis-1.12/compliance?cluster={prod}&group=staging")).await;
+    assert_eq!(elsewhere["scope"]["clusters"], 0);
+    assert_eq!(control(&elsewhere, "1.2.15")["status"], "unknown");
     let resp = viewer
         .get(app.url(&format!("/api/v1/frameworks/cis-1.12/compliance?cluster={}", uuid::Uuid::nil())))
         .send()

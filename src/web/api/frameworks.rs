@@ -36,7 +36,7 @@ pub async fn list_frameworks(who: Authenticated) -> Result<web::Json<FrameworkLi
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct ComplianceQuery {
-    /// One cluster, by id.
+    /// One cluster, by id (with `group` too: that cluster when it is in the group, else none).
     pub cluster: Option<Uuid>,
     /// The clusters of one group (empty: no group filter, as in the cluster list and trends).
     #[serde(default, deserialize_with = "super::empty_as_none")]
@@ -64,13 +64,14 @@ pub struct ComplianceAnswer {
     pub compliance: FrameworkCompliance,
 }
 
-/// Judge a framework's controls over a cluster (`cluster=`), a group (`group=`) or the fleet.
+/// Judge a framework's controls over a cluster (`cluster=`), a group (`group=`) or the fleet; the
+/// filters combine, as the trends' do.
 /// A control fails when any check that decides it fails on any resource in scope.
 #[utoipa::path(tag = "frameworks",
     params(("id" = String, Path, description = "framework id, e.g. cis-1.12"), ComplianceQuery),
     responses(
         (status = 200, body = ComplianceAnswer),
-        (status = 400, body = Problem, description = "both `cluster` and `group`, or an invalid value"),
+        (status = 400, body = Problem, description = "an invalid parameter value"),
         (status = 401, body = Problem),
         (status = 404, body = Problem, description = "no such framework or cluster"),
 ))]
@@ -87,19 +88,22 @@ pub async fn framework_compliance(
         ApiError::NotFound(format!("no framework `{id}` (known: {})", known.join(", ")))
     })?;
     let q = q.into_inner();
-    let (scope, kind, cluster_name) = match (q.cluster, q.group.as_deref()) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::BadRequest("give `cluster` or `group`, not both".into()));
-        }
-        (Some(cluster), None) => {
-            let c = clusters::get(&state.pool, cluster)
+    let cluster_name = match q.cluster {
+        Some(cluster) => Some(
+            clusters::get(&state.pool, cluster)
                 .await?
-                .ok_or_else(|| ApiError::NotFound(format!("no cluster with id {cluster}")))?;
-            (compliance::Scope::Cluster(c.id), "cluster", Some(c.name.to_string()))
-        }
-        (None, Some(group)) => (compliance::Scope::Group(group.to_string()), "group", None),
-        (None, None) => (compliance::Scope::Fleet, "fleet", None),
+                .ok_or_else(|| ApiError::NotFound(format!("no cluster with id {cluster}")))?
+                .name
+                .to_string(),
+        ),
+        None => None,
     };
+    let kind = match (&q.cluster, &q.group) {
+        (Some(_), _) => "cluster",
+        (None, Some(_)) => "group",
+        (None, None) => "fleet",
+    };
+    let scope = compliance::Scope { cluster: q.cluster, group: q.group.clone() };
     let counts = compliance::check_counts(&state.pool, &scope).await?;
     let out = ComplianceScope {
         kind,
