@@ -31,6 +31,18 @@ pub struct Settings {
     /// The Prometheus endpoint (see [`MetricsSettings`]).
     #[serde(default)]
     pub metrics: MetricsSettings,
+    /// Exceptions (waivers) of findings (see [`ExceptionSettings`]).
+    #[serde(default)]
+    pub exceptions: ExceptionSettings,
+}
+
+/// `[exceptions]`, `PALISADE__EXCEPTIONS__*`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ExceptionSettings {
+    /// An exception an editor creates or changes is `pending` until an admin approves it, and only
+    /// approved exceptions cover results. Off: an editor's exception applies at once.
+    pub require_approval: bool,
 }
 
 /// The HTTP server.

@@ -23,7 +23,8 @@ use crate::domain::Status;
 /// How the summary's percentage is computed, as the API states it.
 pub const PERCENTAGE_METHOD: &str = "pass / (pass + fail + unknown) controls, in percent with one decimal: \
      controls reviewed by hand (manual) and controls that do not apply are left out; a control that \
-     could not be decided counts against the percentage";
+     could not be decided counts against the percentage; results an exception in force covers are left out \
+     of every control";
 
 /// A control's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -66,6 +67,9 @@ pub struct CheckCounts {
     pub not_applicable: u64,
     /// Clusters where it fails on at least one resource.
     pub clusters_failing: u64,
+    /// Results an exception in force covers, whatever their status: counted here only, never
+    /// against the control.
+    pub excepted: u64,
 }
 
 impl CheckCounts {
@@ -234,7 +238,9 @@ fn verdict(manual: Option<&str>, checks: &[ControlCheck], scanned: u64) -> (Cont
     if scanned == 0 {
         return (ControlStatus::Unknown, "no cluster in scope has scan results yet".into());
     }
-    // The worst status any result of its checks has, in the per-scan roll-up's order.
+    // The worst status any result of its checks has, in the per-scan roll-up's order; results an
+    // exception covers are not among them.
+    let excepted: u64 = checks.iter().map(|c| c.results.excepted).sum();
     let present: Vec<Status> =
         Status::ALL.iter().copied().filter(|s| checks.iter().any(|c| c.results.of(*s) > 0)).collect();
     let listed = |status: Status, say: &dyn Fn(&ControlCheck, u64) -> String| {
@@ -275,8 +281,19 @@ fn verdict(manual: Option<&str>, checks: &[ControlCheck], scanned: u64) -> (Cont
         ),
         Status::Pass => {
             let passed: u64 = checks.iter().map(|c| c.results.pass).sum();
-            (ControlStatus::Pass, format!("every result of its checks passes ({})", plural(passed, "result")))
+            let also = match excepted {
+                0 => String::new(),
+                n => format!("; {} covered by exceptions", plural(n, "result")),
+            };
+            (
+                ControlStatus::Pass,
+                format!("every result of its checks passes ({}{also})", plural(passed, "result")),
+            )
         }
+        Status::NotApplicable if present.is_empty() && excepted > 0 => (
+            ControlStatus::NotApplicable,
+            format!("every result of its checks is covered by an exception ({})", plural(excepted, "result")),
+        ),
         Status::NotApplicable if present.is_empty() => {
             (ControlStatus::NotApplicable, "its checks found nothing to judge in scope".into())
         }
@@ -349,5 +366,24 @@ mod tests {
         let none = evaluate(fw, &HashMap::new(), 0, &|id| id.to_string());
         assert_eq!(status_of(&none, "1.2.2"), ControlStatus::Unknown);
         assert_eq!(status_of(&none, "5.1.7"), ControlStatus::Manual);
+    }
+
+    #[test]
+    fn excepted_results_count_neither_for_nor_against_a_control() {
+        let fw = get("cis-1.12").unwrap();
+        let mut by_check = counts(&[("PAL-AUTHZ-011", Status::Pass, 2)]);
+        by_check.get_mut("PAL-AUTHZ-011").unwrap().excepted = 1;
+        let c = evaluate(fw, &by_check, 3, &|id| id.to_string());
+        let r = c.controls.iter().find(|x| x.id == "1.2.15").unwrap();
+        assert_eq!(r.status, ControlStatus::Pass);
+        assert_eq!(r.reason, "every result of its checks passes (2 results; 1 result covered by exceptions)");
+        // Only excepted results: nothing left to judge, so the control leaves the percentage.
+        let mut only = HashMap::new();
+        only.insert("PAL-AUTHZ-011".to_string(), CheckCounts { excepted: 2, ..Default::default() });
+        let c = evaluate(fw, &only, 3, &|id| id.to_string());
+        let r = c.controls.iter().find(|x| x.id == "1.2.15").unwrap();
+        assert_eq!(r.status, ControlStatus::NotApplicable);
+        assert!(r.reason.contains("covered by an exception (2 results)"), "{}", r.reason);
+        assert_eq!(c.summary.percentage, None);
     }
 }

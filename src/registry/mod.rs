@@ -3,6 +3,7 @@
 //! scheduler all come here; the registry calls the store (rows, encrypted credentials, audit) and
 //! the collectors (the `GET /version` probe). It knows no HTTP and no terminal.
 
+pub mod exceptions;
 pub mod schedule;
 
 use std::sync::Arc;
@@ -59,6 +60,15 @@ pub enum RegistryError {
     /// Certificate verification may be switched off only by an administrator.
     #[error("only an administrator may register a cluster with insecure_skip_tls_verify")]
     SkipVerifyNeedsAdmin,
+    /// The request does not fit the rules (in words).
+    #[error("{0}")]
+    Invalid(String),
+    /// Something the request names does not exist.
+    #[error("{0}")]
+    NotFound(String),
+    /// The caller's role does not allow it.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 /// The cluster registry: the database, the credential cipher, the default scan interval and the

@@ -356,6 +356,13 @@ pub async fn list_enabled_ids(pool: &PgPool) -> Result<Vec<(Uuid, String)>, Stor
         .await?)
 }
 
+/// Every live cluster's id and name, by name.
+pub async fn live_names(pool: &PgPool) -> Result<Vec<(Uuid, String)>, StoreError> {
+    Ok(sqlx::query_as("SELECT id, name FROM clusters WHERE deleted_at IS NULL ORDER BY name")
+        .fetch_all(pool)
+        .await?)
+}
+
 /// Change a cluster's metadata and audit it, in one transaction.
 #[tracing::instrument(skip_all, fields(cluster_id = %id))]
 pub async fn update(

@@ -42,22 +42,29 @@ pub async fn check_counts(pool: &PgPool, scope: &Scope) -> Result<ScopeCounts, S
     .bind(group)
     .fetch_one(pool)
     .await?;
-    let rows: Vec<(String, String, i64, i64)> = sqlx::query_as(
-        "SELECT f.check_id, f.status, count(*), count(DISTINCT f.cluster_id)
-         FROM findings f JOIN clusters c ON c.id = f.cluster_id
+    // A result an exception in force covers is counted apart: it does not count against a control.
+    let rows: Vec<(String, String, bool, i64, i64)> = sqlx::query_as(&format!(
+        "SELECT f.check_id, f.status, x.exception_id IS NOT NULL, count(*), count(DISTINCT f.cluster_id)
+         FROM findings f JOIN clusters c ON c.id = f.cluster_id{join}
          WHERE c.deleted_at IS NULL AND f.status <> 'absent'
            AND ($1::uuid IS NULL OR c.id = $1) AND ($2::text IS NULL OR c.cluster_group = $2)
-         GROUP BY f.check_id, f.status",
-    )
+         GROUP BY 1, 2, 3",
+        join = super::exceptions::join_exception("c")
+    ))
     .bind(cluster)
     .bind(group)
     .fetch_all(pool)
     .await?;
     let mut checks: HashMap<String, CheckCounts> = HashMap::new();
-    for (check, status, n, in_clusters) in rows {
+    for (check, status, excepted, n, in_clusters) in rows {
         // A status this build does not know (a newer writer) is left out rather than guessed.
         let Ok(status) = status.parse::<Status>() else { continue };
-        checks.entry(check).or_default().add(status, n as u64, in_clusters as u64);
+        let counts = checks.entry(check).or_default();
+        if excepted {
+            counts.excepted += n as u64;
+        } else {
+            counts.add(status, n as u64, in_clusters as u64);
+        }
     }
     Ok(ScopeCounts { clusters: clusters as u64, scanned: scanned as u64, checks })
 }

@@ -213,6 +213,8 @@ pub struct ExplorerFilter {
     pub seen_after: Option<DateTime<Utc>>,
     /// First seen before this time.
     pub seen_before: Option<DateTime<Utc>>,
+    /// Only findings an exception in force covers (`true`), or only the others (`false`).
+    pub excepted: Option<bool>,
 }
 
 /// The explorer's sort orders; every order ends with the finding id, so pages are stable.
@@ -263,6 +265,9 @@ fn push_explorer_where<'a>(qb: &mut QueryBuilder<'a, Postgres>, filter: &'a Expl
     if let Some(t) = filter.seen_before {
         qb.push(" AND f.first_seen_at < ").push_bind(t);
     }
+    if let Some(excepted) = filter.excepted {
+        qb.push(if excepted { " AND " } else { " AND NOT " }).push(super::exceptions::COVERED_CONDITION);
+    }
 }
 
 /// One page of the findings explorer: `limit` rows from `offset`, filtered and sorted in SQL.
@@ -274,14 +279,16 @@ pub async fn explore(
     offset: i64,
     limit: i64,
 ) -> Result<Vec<Finding>, StoreError> {
-    let mut qb = QueryBuilder::new(
+    let mut qb = QueryBuilder::new(format!(
         "SELECT f.id, f.cluster_id, c.name AS cluster_name, f.check_id, f.title, f.area, f.severity,
                 f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node, f.status, f.evidence,
                 f.first_seen_at, COALESCE(f.last_seen_at, s.last_result_at) AS last_seen_at, f.status_since,
-                f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count
+                f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count, {}
          FROM findings f JOIN clusters c ON c.id = f.cluster_id
-         LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id",
-    );
+         LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id{}",
+        super::exceptions::EXCEPTION_COLUMN,
+        super::exceptions::join_exception("c"),
+    ));
     push_explorer_where(&mut qb, filter);
     qb.push(format_args!(" ORDER BY {} OFFSET ", sort.order_by())).push_bind(offset);
     qb.push(" LIMIT ").push_bind(limit);

@@ -11,9 +11,11 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::types::Json;
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Transaction};
 use uuid::Uuid;
 
+use super::exceptions::{self, ExceptionMark, EXCEPTION_COLUMN};
 use super::scans::ScanRow;
 use super::{and_eq, StoreError};
 use crate::checks::{CheckResult, ResourceRef};
@@ -311,6 +313,10 @@ pub struct StoredResult {
     #[schema(value_type = Status)]
     pub status: String,
     pub evidence: String,
+    /// The exception in force that covers this result (its status is kept; it does not count
+    /// against the score or compliance), or `null`.
+    #[schema(value_type = Option<ExceptionMark>)]
+    pub exception: Option<Json<ExceptionMark>>,
 }
 
 /// The resource a stored result is about.
@@ -334,6 +340,8 @@ pub struct ResultFilter {
     pub severity: Option<Severity>,
     pub check: Option<String>,
     pub namespace: Option<String>,
+    /// Only results an exception in force covers (`true`), or only the others (`false`).
+    pub excepted: Option<bool>,
 }
 
 /// The results of a scan, ordered by finding id, `limit` after the `after` cursor.
@@ -347,13 +355,14 @@ pub async fn results(
 ) -> Result<Vec<StoredResult>, StoreError> {
     let seq = result_seq(scan)?;
     // Only the conditions the filter sets (see `list`): the cluster's findings walked in id order.
-    let mut qb = QueryBuilder::new(
+    let join = exceptions::join_exception("cl");
+    let mut qb = QueryBuilder::new(format!(
         "SELECT f.id AS finding_id, f.check_id, f.title, f.area, f.severity, f.resource_kind, f.resource_namespace,
-                f.resource_name, f.resource_node, c.status, c.evidence
-         FROM findings f
+                f.resource_name, f.resource_node, c.status, c.evidence, {EXCEPTION_COLUMN}
+         FROM findings f JOIN clusters cl ON cl.id = f.cluster_id{join}
          CROSS JOIN LATERAL (SELECT ch.status, ch.evidence FROM finding_changes ch
-                             WHERE ch.finding_id = f.id AND ch.seq <= ",
-    );
+                             WHERE ch.finding_id = f.id AND ch.seq <= "
+    ));
     qb.push_bind(seq)
         .push(" ORDER BY ch.seq DESC LIMIT 1) c WHERE f.cluster_id = ")
         .push_bind(scan.cluster_id);
@@ -363,6 +372,9 @@ pub async fn results(
     and_eq(&mut qb, "f.severity", filter.severity.map(|v| v.as_str()));
     and_eq(&mut qb, "f.check_id", filter.check.as_deref());
     and_eq(&mut qb, "f.resource_namespace", filter.namespace.as_deref());
+    if let Some(excepted) = filter.excepted {
+        qb.push(exceptions::excepted_condition(excepted));
+    }
     if let Some(v) = after {
         qb.push(" AND f.id > ").push_bind(v);
     }
@@ -480,6 +492,9 @@ pub struct Finding {
     pub resolved_at: Option<DateTime<Utc>>,
     pub reopened_at: Option<DateTime<Utc>>,
     pub reopen_count: i32,
+    /// The exception in force that covers this finding, or `null`.
+    #[schema(value_type = Option<ExceptionMark>)]
+    pub exception: Option<Json<ExceptionMark>>,
 }
 
 /// Which findings to list.
@@ -508,6 +523,8 @@ pub struct FindingFilter {
     pub check: Option<String>,
     /// Only findings that became open (new) or were resolved at or after this time.
     pub since: Option<DateTime<Utc>>,
+    /// Only findings an exception in force covers (`true`), or only the others (`false`).
+    pub excepted: Option<bool>,
 }
 
 /// Findings across the fleet, ordered by id, `limit` after the `after` cursor.
@@ -520,15 +537,16 @@ pub async fn list(
 ) -> Result<Vec<Finding>, StoreError> {
     // Only the conditions the filter sets, so each combination is planned with the index that fits
     // (a cluster's findings by (cluster_id, id), a check's open ones by (check_id, id)).
-    let mut qb = QueryBuilder::new(
+    let mut qb = QueryBuilder::new(format!(
         "SELECT f.id, f.cluster_id, c.name AS cluster_name, f.check_id, f.title, f.area, f.severity,
                 f.resource_kind, f.resource_namespace, f.resource_name, f.resource_node, f.status, f.evidence,
                 f.first_seen_at, COALESCE(f.last_seen_at, s.last_result_at) AS last_seen_at, f.status_since,
-                f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count
+                f.opened_at, f.resolved_at, f.reopened_at, f.reopen_count, {EXCEPTION_COLUMN}
          FROM findings f JOIN clusters c ON c.id = f.cluster_id
-         LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id
+         LEFT JOIN cluster_scan_state s ON s.cluster_id = f.cluster_id{join}
          WHERE c.deleted_at IS NULL",
-    );
+        join = exceptions::join_exception("c")
+    ));
     match filter.state {
         FindingState::Open => qb.push(" AND f.status IN ('fail', 'warn')"),
         FindingState::Resolved => qb.push(" AND f.resolved_at IS NOT NULL"),
@@ -547,6 +565,9 @@ pub async fn list(
     if let Some(t) = filter.since {
         let column = if filter.state == FindingState::Resolved { "f.resolved_at" } else { "f.opened_at" };
         qb.push(format_args!(" AND {column} >= ")).push_bind(t);
+    }
+    if let Some(excepted) = filter.excepted {
+        qb.push(exceptions::excepted_condition(excepted));
     }
     if let Some(v) = after {
         qb.push(" AND f.id > ").push_bind(v);

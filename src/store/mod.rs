@@ -8,6 +8,7 @@ pub mod clusters;
 pub mod compliance;
 pub mod dashboard;
 pub mod db;
+pub mod exceptions;
 pub mod findings;
 pub mod metrics;
 pub mod scans;

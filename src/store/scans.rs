@@ -585,7 +585,13 @@ pub async fn complete_as_of(
         findings::apply_results(&mut tx, claim.cluster_id, claim.id, seq, now, &outcome.results).await?;
     let counts = Counts::of(&outcome.results);
     let state = if outcome.partial { ScanState::Partial } else { ScanState::Succeeded };
-    let score = crate::history::score(&outcome.results).map(|s| s as f32);
+    // Results an exception in force covers keep their status but do not count against the score.
+    let covered = super::exceptions::covered_findings(&mut tx, claim.cluster_id, now).await?;
+    let score = crate::history::score(outcome.results.iter().filter(|r| {
+        covered.is_empty()
+            || !covered.contains(&crate::history::finding_id(claim.cluster_id, &r.check_id, &r.resource))
+    }))
+    .map(|s| s as f32);
     sqlx::query(
         "UPDATE scans SET state = $2, finished_at = $3, started_at = LEAST(started_at, $3), lease_expires_at = NULL,
                           result_seq = $4, counts = $5,

@@ -147,6 +147,9 @@ impl From<RegistryError> for ApiError {
             RegistryError::Schedule(e) => ApiError::BadRequest(e.to_string()),
             RegistryError::Egress(e) => ApiError::BadRequest(e.to_string()),
             e @ RegistryError::SkipVerifyNeedsAdmin => ApiError::Forbidden(e.to_string()),
+            RegistryError::Invalid(m) => ApiError::BadRequest(m),
+            RegistryError::NotFound(m) => ApiError::NotFound(m),
+            RegistryError::Forbidden(m) => ApiError::Forbidden(m),
         }
     }
 }

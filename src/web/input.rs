@@ -43,18 +43,45 @@ fn json_has_nul(v: &serde_json::Value) -> bool {
     }
 }
 
+/// Largest magnitude up to which every integer is exactly an `f64` (2^53).
+const EXACT_F64_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// Rewrite every number written with a zero fraction (`65535.0`, `1e3`) as the integer it
+/// equals, as JSON Schema reads it (`type: integer` accepts `1.0`), so that integer fields take
+/// it. Answers whether anything changed.
+fn integral_numbers(v: &mut serde_json::Value) -> bool {
+    use serde_json::Value as V;
+    match v {
+        V::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() <= EXACT_F64_INTEGERS => {
+                *v = if f < 0.0 { V::from(f as i64) } else { V::from(f.abs() as u64) };
+                true
+            }
+            _ => false,
+        },
+        V::Array(items) => items.iter_mut().fold(false, |changed, item| integral_numbers(item) | changed),
+        V::Object(map) => map.values_mut().fold(false, |changed, item| integral_numbers(item) | changed),
+        _ => false,
+    }
+}
+
 pub(crate) fn check_body(content_type: &str, body: &Bytes) -> Result<(), ApiError> {
+    checked_body(content_type, body).map(|_| ())
+}
+
+/// Check a body; answers the body to hand on when it had to be rewritten (integral numbers).
+fn checked_body(content_type: &str, body: &Bytes) -> Result<Option<Bytes>, ApiError> {
     if content_type.starts_with("application/x-www-form-urlencoded") {
         let text = std::str::from_utf8(body)
             .map_err(|_| ApiError::BadRequest("the form is not valid UTF-8".into()))?;
-        return check_encoded(text, "form");
+        return check_encoded(text, "form").map(|_| None);
     }
     if let Some(why) = unstorable(body) {
         return Err(ApiError::BadRequest(format!("the request body {why}")));
     }
     // A body that is not JSON is left to the handler's extractor, which explains what is wrong.
     if content_type.contains("json") {
-        if let Ok(doc) = serde_json::from_slice::<serde_json::Value>(body) {
+        if let Ok(mut doc) = serde_json::from_slice::<serde_json::Value>(body) {
             // Every JSON body this server reads is an object; serde would also fill a struct
             // from an array of its fields in order, which no schema here documents.
             if !doc.is_object() {
@@ -65,9 +92,13 @@ pub(crate) fn check_body(content_type: &str, body: &Bytes) -> Result<(), ApiErro
                     "a text field of the request body contains a NUL character".into(),
                 ));
             }
+            if integral_numbers(&mut doc) {
+                let rewritten = serde_json::to_vec(&doc).map_err(|e| ApiError::Internal(e.into()))?;
+                return Ok(Some(Bytes::from(rewritten)));
+            }
         }
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Paths whose handler checks the body itself, after authenticating the caller: an agent's
@@ -114,9 +145,11 @@ pub async fn reject_unstorable_text(
             }
             Err(e) => return Err(ApiError::BadRequest(format!("cannot read the request body: {e}")).into()),
         };
-        if !BODY_CHECKED_BY_HANDLER.contains(&req.path()) {
-            check_body(&content_type, &body)?;
-        }
+        let body = if BODY_CHECKED_BY_HANDLER.contains(&req.path()) {
+            body
+        } else {
+            checked_body(&content_type, &body)?.unwrap_or(body)
+        };
         req.set_payload(Payload::from(body));
         // The body handed on is decoded already (a gzip body was inflated as it was read).
         req.headers_mut().remove(header::CONTENT_ENCODING);
@@ -143,5 +176,18 @@ mod tests {
         assert!(json("3").is_err());
         assert!(check_body("application/json", &Bytes::from_static(b"{\"a\": \"\xff\"}")).is_err());
         assert!(check_body("application/x-www-form-urlencoded", &Bytes::from_static(b"u=a%00")).is_err());
+    }
+
+    #[test]
+    fn numbers_with_a_zero_fraction_are_handed_on_as_integers() {
+        let rewrite = |s: &str| checked_body("application/json", &Bytes::from(s.to_string())).unwrap();
+        let body = rewrite(r#"{"ssh_port": 65535.0, "n": [1e3, -2.0, -0.0], "x": {"ratio": 0.5}}"#).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(doc, serde_json::json!({"ssh_port": 65535, "n": [1000, -2, 0], "x": {"ratio": 0.5}}));
+        assert!(doc["ssh_port"].is_u64());
+        // Nothing to rewrite: the body goes on as it came.
+        assert!(rewrite(r#"{"ssh_port": 22, "ratio": 0.25}"#).is_none());
+        // Beyond 2^53 a float is not an exact integer: left for the handler to refuse.
+        assert!(rewrite(r#"{"n": 1e300}"#).is_none());
     }
 }

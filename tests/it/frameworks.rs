@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_problem, spawn_app, TestApp};
 use crate::history_scheduler::{app_db_url, replica, scan_on_demand, settings, start_sim};
 
-async fn register(app: &TestApp, name: &str, group: &str, kubeconfig: &str) -> String {
+pub(crate) async fn register(app: &TestApp, name: &str, group: &str, kubeconfig: &str) -> String {
     let resp = app
         .admin
         .post(app.url("/api/v1/clusters"))
@@ -33,12 +33,12 @@ async fn register(app: &TestApp, name: &str, group: &str, kubeconfig: &str) -> S
     id
 }
 
-fn control<'a>(answer: &'a Value, id: &str) -> &'a Value {
+pub(crate) fn control<'a>(answer: &'a Value, id: &str) -> &'a Value {
     answer["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("{id}"))
 }
 
 /// Every result of a scan, through the paginated results API.
-async fn all_results(app: &TestApp, scan: &str) -> Vec<Value> {
+pub(crate) async fn all_results(app: &TestApp, scan: &str) -> Vec<Value> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
     loop {

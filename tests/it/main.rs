@@ -26,6 +26,7 @@ mod collect_scan;
 mod dashboard;
 mod egress;
 mod evidence_flags;
+mod exceptions;
 mod faults;
 mod frameworks;
 mod helpers;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::helpers::{multipart_form, spawn_app, TestApp, ADMIN_PASSWORD};
 
-async fn session(app: &TestApp, role: Role) -> (reqwest::Client, String) {
+pub(crate) async fn session(app: &TestApp, role: Role) -> (reqwest::Client, String) {
     if role == Role::Admin {
         return app.login("admin", ADMIN_PASSWORD).await;
     }
@@ -17,12 +17,17 @@ async fn session(app: &TestApp, role: Role) -> (reqwest::Client, String) {
     app.login(&user.username, &user.password).await
 }
 
-async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
+pub(crate) async fn get(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
     let resp = client.get(app.url(path)).send().await.unwrap();
     (resp.status().as_u16(), resp.text().await.unwrap())
 }
 
-async fn post(client: &reqwest::Client, app: &TestApp, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+pub(crate) async fn post(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
     let resp = client.post(app.url(path)).form(form).send().await.unwrap();
     let status = resp.status().as_u16();
     let location = resp.headers().get("location").map(|l| l.to_str().unwrap().to_string());

@@ -19,6 +19,7 @@ use crate::domain::names::{
     MAX_PASSWORD_CHARS, MAX_TOKEN_NAME_CHARS, MIN_PASSWORD_CHARS, TOKEN_NAME_PATTERN, USERNAME_PATTERN,
 };
 use crate::domain::{Area, Severity, Status};
+use crate::registry::exceptions::{MAX_FIELD_CHARS, MAX_JUSTIFICATION_CHARS};
 
 /// HTTP methods an OpenAPI path item can hold operations for.
 const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
@@ -313,6 +314,15 @@ fn constrain_bodies(schemas: &mut Map<String, Value>) {
         ("ChangePassword", "new_password", password),
         ("ScheduleBody", "interval_seconds", json!({"minimum": 1, "maximum": i32::MAX})),
         ("ScheduleBody", "cron", json!({"pattern": CRON_PATTERN})),
+        ("ScopeBody", "group", json!({"pattern": CLUSTER_NAME_PATTERN})),
+        ("CreateException", "justification", printable(MAX_JUSTIFICATION_CHARS)),
+        ("CreateException", "owner", nullable(printable(MAX_FIELD_CHARS))),
+        ("CreateException", "namespace", nullable(no_spaces())),
+        ("CreateException", "resource", nullable(no_spaces())),
+        ("UpdateException", "justification", nullable(printable(MAX_JUSTIFICATION_CHARS))),
+        ("UpdateException", "owner", nullable(printable(MAX_FIELD_CHARS))),
+        ("UpdateException", "namespace", nullable(no_spaces())),
+        ("UpdateException", "resource", nullable(no_spaces())),
         (
             "CreateToken",
             "name",
@@ -326,6 +336,16 @@ fn constrain_bodies(schemas: &mut Map<String, Value>) {
             merge(p, rule);
         }
     }
+}
+
+/// A printable text, not only spaces, of at most `max` characters.
+fn printable(max: usize) -> Value {
+    json!({"type": "string", "minLength": 1, "maxLength": max, "pattern": TOKEN_NAME_PATTERN})
+}
+
+/// A namespace or resource glob: no spaces or control characters.
+fn no_spaces() -> Value {
+    json!({"type": "string", "pattern": format!("^[^\\s\\x00-\\x1f\\x7f-\\x9f]{{1,{MAX_FIELD_CHARS}}}$")})
 }
 
 /// Overlay `rule`'s keys on `target` (a property schema), keeping its description.

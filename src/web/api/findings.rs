@@ -36,6 +36,8 @@ pub struct FindingQuery {
     /// RFC 3339 time: open findings opened since then ("new this week"), or with
     /// `state=resolved`, resolved since then ("resolved this week").
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// `true`: only findings an exception in force covers; `false`: only the others.
+    pub excepted: Option<bool>,
 }
 
 /// Findings across the fleet, by id.
@@ -64,6 +66,7 @@ pub async fn list_findings(
         severity: parse_opt::<Severity>(q.severity.as_deref())?,
         check: q.check.filter(|c| !c.is_empty()),
         since: q.since,
+        excepted: q.excepted,
     };
     let rows = findings::list(&state.pool, &filter, after, limit + 1).await?;
     Ok(web::Json(paginate(rows, limit, |f| f.id.to_string())))

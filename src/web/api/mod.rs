@@ -12,6 +12,7 @@ pub mod auth;
 pub mod checks;
 pub mod clusters;
 pub mod contract;
+pub mod exceptions;
 pub mod findings;
 pub mod frameworks;
 pub mod health;
@@ -74,6 +75,11 @@ use super::error::{ApiError, Problem};
         checks::get_check,
         frameworks::list_frameworks,
         frameworks::framework_compliance,
+        exceptions::list_exceptions,
+        exceptions::get_exception,
+        exceptions::create_exception,
+        exceptions::update_exception,
+        exceptions::delete_exception,
         scans::trigger_scan,
         scans::list_scans,
         scans::get_scan,
@@ -103,6 +109,7 @@ use super::error::{ApiError, Problem};
         (name = "audit", description = "The audit log (admin)"),
         (name = "checks", description = "The check catalog"),
         (name = "frameworks", description = "Compliance frameworks (CIS Kubernetes Benchmark, NSA/CISA) and their controls judged over a cluster, a group or the fleet"),
+        (name = "exceptions", description = "Exceptions (waivers): accepted results that keep their status but count against neither the score nor compliance, until they expire"),
         (name = "scans", description = "Scans, their results and diffs, schedules"),
         (name = "findings", description = "Findings across the fleet with their lifecycle"),
         (name = "trends", description = "Trends and the fleet overview"),
@@ -171,6 +178,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(checks::get_check)
         .service(frameworks::list_frameworks)
         .service(frameworks::framework_compliance)
+        .service(exceptions::list_exceptions)
+        .service(exceptions::get_exception)
+        .service(exceptions::create_exception)
+        .service(exceptions::update_exception)
+        .service(exceptions::delete_exception)
         .service(scans::trigger_scan)
         .service(scans::list_scans)
         .service(scans::get_scan)
@@ -253,24 +265,6 @@ pub fn label_filter(label: Option<&str>) -> Result<crate::domain::Labels, ApiErr
 pub fn empty_as_none<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let value: Option<String> = serde::Deserialize::deserialize(d)?;
     Ok(value.filter(|v| !v.is_empty()))
-}
-
-/// Read an optional 32-bit integer from JSON, taking a number written with a zero fraction
-/// (`300.0`) as the integer it is, as JSON Schema does.
-pub fn integral_i32<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i32>, D::Error> {
-    use serde::de::Error;
-    let value: Option<serde_json::Number> = serde::Deserialize::deserialize(d)?;
-    let Some(n) = value else { return Ok(None) };
-    let int =
-        n.as_i64().or_else(|| n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < 1e15).map(|f| f as i64));
-    match int.and_then(|i| i32::try_from(i).ok()) {
-        Some(i) => Ok(Some(i)),
-        None => Err(D::Error::custom(format!(
-            "expected a whole number from {} to {}, got {n}",
-            i32::MIN,
-            i32::MAX
-        ))),
-    }
 }
 
 /// Make an opaque cursor from the last item's sort key.

@@ -121,6 +121,8 @@ pub struct ResultQuery {
     pub check: Option<String>,
     /// Results about resources in this namespace.
     pub namespace: Option<String>,
+    /// `true`: only results an exception in force covers; `false`: only the others.
+    pub excepted: Option<bool>,
 }
 
 pub(crate) fn parse_opt<T: std::str::FromStr<Err = String>>(v: Option<&str>) -> Result<Option<T>, ApiError> {
@@ -150,6 +152,7 @@ pub async fn scan_results(
         severity: parse_opt::<Severity>(q.severity.as_deref())?,
         check: q.check.clone().filter(|s| !s.is_empty()),
         namespace: q.namespace.clone().filter(|s| !s.is_empty()),
+        excepted: q.excepted,
     };
     let after = parse_cursor_id(q.cursor.as_deref())?;
     let scan = scans::get(&state.pool, *id).await?;
@@ -205,7 +208,6 @@ pub async fn scan_diff(
 #[serde(deny_unknown_fields)]
 pub struct ScheduleBody {
     /// Scan every this many seconds.
-    #[serde(default, deserialize_with = "super::integral_i32")]
     pub interval_seconds: Option<i32>,
     /// Or a cron expression (`min hour day month weekday`, UTC), e.g. `*/15 * * * *`.
     pub cron: Option<String>,

@@ -62,6 +62,9 @@ pub struct ExplorerQuery {
     pub sort: String,
     #[serde(default)]
     pub view: String,
+    /// `only` (findings an exception covers), `hide` (the others), empty: both.
+    #[serde(default)]
+    pub excepted: String,
     pub page: Option<i64>,
     pub per_page: Option<i64>,
 }
@@ -121,6 +124,16 @@ impl ExplorerQuery {
                 return Err(UiError::bad_request(format!("unknown view `{other}`; use finding or resource")))
             }
         };
+        let excepted = match some(&self.excepted).as_deref() {
+            None => None,
+            Some("only") => Some(true),
+            Some("hide") => Some(false),
+            Some(other) => {
+                return Err(UiError::bad_request(format!(
+                    "unknown exception filter `{other}`; use only or hide"
+                )))
+            }
+        };
         let per_page = self.per_page.unwrap_or(DEFAULT_PER_PAGE);
         if !PER_PAGE.contains(&per_page) {
             return Err(UiError::bad_request("rows per page must be 25, 100, 250 or 500"));
@@ -139,6 +152,7 @@ impl ExplorerQuery {
                 namespace: some(&self.namespace),
                 seen_after,
                 seen_before,
+                excepted,
             },
             sort,
             by_resource,
@@ -159,6 +173,7 @@ impl ExplorerQuery {
             ("age", &self.age),
             ("sort", &self.sort),
             ("view", &self.view),
+            ("excepted", &self.excepted),
         ];
         let mut out = url::form_urlencoded::Serializer::new(String::new());
         for (k, v) in pairs {
@@ -201,6 +216,8 @@ pub struct ExportRow<'a> {
     pub first_seen: String,
     pub last_seen: Option<String>,
     pub evidence: &'a str,
+    /// Until when an exception in force covers it; absent when none does.
+    pub excepted_until: Option<String>,
 }
 
 impl<'a> From<&'a Finding> for ExportRow<'a> {
@@ -217,11 +234,12 @@ impl<'a> From<&'a Finding> for ExportRow<'a> {
             first_seen: f.first_seen_at.to_rfc3339(),
             last_seen: f.last_seen_at.map(|t| t.to_rfc3339()),
             evidence: &f.evidence,
+            excepted_until: f.exception.as_ref().map(|e| e.expires_at.to_rfc3339()),
         }
     }
 }
 
-const CSV_HEADER: [&str; 11] = [
+const CSV_HEADER: [&str; 12] = [
     "check_id",
     "title",
     "cluster",
@@ -233,6 +251,7 @@ const CSV_HEADER: [&str; 11] = [
     "first_seen",
     "last_seen",
     "evidence",
+    "excepted_until",
 ];
 
 /// One CSV cell: formula-looking text defused, then quoted when needed (RFC 4180).
@@ -267,6 +286,7 @@ pub fn to_csv(rows: &[Finding]) -> String {
             &r.first_seen,
             r.last_seen.as_deref().unwrap_or(""),
             r.evidence,
+            r.excepted_until.as_deref().unwrap_or(""),
         ];
         out.push_str(&cells.iter().map(|c| csv_cell(c)).collect::<Vec<_>>().join(","));
         out.push_str("\r\n");

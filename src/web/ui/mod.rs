@@ -24,6 +24,7 @@ pub mod admin;
 pub mod chart;
 pub mod checks;
 pub mod cluster;
+pub mod exceptions;
 pub mod findings;
 pub mod fleet;
 pub mod login;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     fleet::configure(cfg);
     cluster::configure(cfg);
     checks::configure(cfg);
+    exceptions::configure(cfg);
     findings::configure(cfg);
     trends::configure(cfg);
     network::configure(cfg);
