@@ -1,10 +1,12 @@
 //! Scan reports: one [`Report`] (cluster, time, summary, results) rendered as a table for people,
-//! JSON for programs (the same result shape as the API) or SARIF 2.1.0 for code-scanning tools.
+//! JSON for programs (the same result shape as the API), SARIF 2.1.0 for code-scanning tools or
+//! OSCAL 1.1 Assessment Results for auditors.
 //!
 //! The JSON layout is stable and documented in `docs/report-json.md`:
 //! `{"cluster", "scanned_at", "summary", "results": [CheckResult…]}`.
 
 pub mod json;
+pub mod oscal;
 pub mod sarif;
 pub mod table;
 
@@ -27,6 +29,8 @@ pub enum Format {
     Json,
     /// SARIF 2.1.0 (failures, warnings and unknowns).
     Sarif,
+    /// OSCAL 1.1 Assessment Results, judged against CIS v1.12 (every failed check a finding).
+    Oscal,
 }
 
 /// Counts over a scan's results.
@@ -147,6 +151,15 @@ impl Report {
             Format::Table => table::render(self, color),
             Format::Json => json::render(self),
             Format::Sarif => sarif::render(self, locate),
+            Format::Oscal => oscal::render(&oscal::Assessment {
+                cluster: &self.cluster,
+                scan_id: None,
+                started: self.scanned_at,
+                finished: self.scanned_at,
+                results: &self.results,
+                framework: crate::frameworks::cis(),
+                generated_at: Utc::now(),
+            }),
         }
     }
 }

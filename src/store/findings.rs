@@ -394,6 +394,51 @@ fn result_seq(scan: &ScanRow) -> Result<i64, StoreError> {
     })
 }
 
+/// Every result of a scan, read a page at a time.
+pub async fn all_results(pool: &PgPool, scan: &ScanRow) -> Result<Vec<StoredResult>, StoreError> {
+    const PAGE: i64 = 10_000;
+    let mut all = Vec::new();
+    let mut after = None;
+    loop {
+        let page = results(pool, scan, &ResultFilter::default(), after, PAGE).await?;
+        let last = page.last().map(|r| r.finding_id);
+        let done = (page.len() as i64) < PAGE;
+        all.extend(page);
+        if done {
+            return Ok(all);
+        }
+        after = last;
+    }
+}
+
+/// Every result of a scan as the checks made it (catalog references filled in from the
+/// frameworks' data; the evidence source is not kept per result).
+pub async fn check_results(pool: &PgPool, scan: &ScanRow) -> Result<Vec<CheckResult>, StoreError> {
+    let corrupt = |what: &str, e: String| StoreError::Corrupt(format!("stored result {what}: {e}"));
+    all_results(pool, scan)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(CheckResult {
+                area: r.area.parse().map_err(|e| corrupt("area", e))?,
+                severity: r.severity.parse().map_err(|e| corrupt("severity", e))?,
+                status: r.status.parse().map_err(|e| corrupt("status", e))?,
+                resource: ResourceRef {
+                    kind: r.resource.kind,
+                    namespace: r.resource.namespace,
+                    name: r.resource.name,
+                    node: r.resource.node,
+                },
+                evidence: r.evidence,
+                source: None,
+                refs: crate::checks::frameworks::refs_of(&r.check_id).to_vec(),
+                check_id: r.check_id,
+                title: r.title,
+            })
+        })
+        .collect()
+}
+
 /// One entry of a diff between two scans.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct DiffEntry {
@@ -414,25 +459,7 @@ pub struct DiffEntry {
 #[tracing::instrument(skip_all, fields(a = %a.id, b = %b.id))]
 pub async fn diff(pool: &PgPool, a: &ScanRow, b: &ScanRow) -> Result<Vec<DiffEntry>, StoreError> {
     type Key = (String, ResourceRow);
-    let load = |scan: &ScanRow| {
-        let scan = scan.clone();
-        async move {
-            let mut all = Vec::new();
-            let mut after = None;
-            loop {
-                let page = results(pool, &scan, &ResultFilter::default(), after, 10_000).await?;
-                let last = page.last().map(|r| r.finding_id);
-                let done = page.len() < 10_000;
-                all.extend(page);
-                if done {
-                    break;
-                }
-                after = last;
-            }
-            Ok::<_, StoreError>(all)
-        }
-    };
-    let (ra, rb) = (load(a).await?, load(b).await?);
+    let (ra, rb) = (all_results(pool, a).await?, all_results(pool, b).await?);
     let mut titles: HashMap<Key, String> = HashMap::new();
     let to_map = |rows: Vec<StoredResult>, titles: &mut HashMap<Key, String>| {
         let mut m: HashMap<Key, Observation> = HashMap::with_capacity(rows.len());

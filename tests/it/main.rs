@@ -45,6 +45,7 @@ mod netpol_generated;
 mod netpol_samples;
 mod netpol_semantics;
 mod netpol_support;
+mod oscal;
 mod probe_scan;
 mod probe_ssh;
 mod probe_tls;

@@ -84,6 +84,7 @@ use super::error::{ApiError, Problem};
         scans::list_scans,
         scans::get_scan,
         scans::scan_results,
+        scans::scan_oscal,
         scans::scan_diff,
         scans::get_schedule,
         scans::set_schedule,
@@ -187,6 +188,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(scans::list_scans)
         .service(scans::get_scan)
         .service(scans::scan_results)
+        .service(scans::scan_oscal)
         .service(scans::scan_diff)
         .service(scans::get_schedule)
         .service(scans::set_schedule)

@@ -160,6 +160,54 @@ pub async fn scan_results(
     Ok(web::Json(paginate(rows, limit, |r| r.finding_id.to_string())))
 }
 
+/// Which framework an OSCAL document judges against.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OscalQuery {
+    /// A framework id (`GET /api/v1/frameworks`); default `cis-1.12`.
+    #[serde(default, deserialize_with = "super::empty_as_none")]
+    pub framework: Option<String>,
+}
+
+/// The scan as OSCAL 1.1 Assessment Results: every result that is not a pass is an observation
+/// with its evidence, every control a check decides a finding with its verdict, and every failed
+/// check appears in a finding.
+#[utoipa::path(tag = "scans", params(("id" = Uuid, Path, description = "scan id"), OscalQuery), responses(
+    (status = 200, description = "an OSCAL 1.1 assessment-results document", body = Object, content_type = "application/json"),
+    (status = 400, body = Problem),
+    (status = 401, body = Problem),
+    (status = 404, body = Problem, description = "no such scan or framework"),
+    (status = 409, body = Problem, description = "the scan has no results (queued, running, failed) or they were pruned"),
+))]
+#[get("/api/v1/scans/{id}/oscal")]
+pub async fn scan_oscal(
+    state: web::Data<AppState>,
+    who: Authenticated,
+    id: web::Path<Uuid>,
+    q: web::Query<OscalQuery>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Role::Viewer)?;
+    let framework_id = q.framework.as_deref().unwrap_or(crate::frameworks::CIS_1_12);
+    let framework = crate::frameworks::registry::get(framework_id).ok_or_else(|| {
+        ApiError::NotFound(format!("no framework `{framework_id}`; GET /api/v1/frameworks lists them"))
+    })?;
+    let scan = scans::get(&state.pool, *id).await?;
+    let results = findings::check_results(&state.pool, &scan).await?;
+    let cluster = clusters::get(&state.pool, scan.cluster_id).await?;
+    let name = cluster.map(|c| c.name.to_string()).unwrap_or_else(|| scan.cluster_id.to_string());
+    let finished = scan.finished_at.unwrap_or(scan.queued_at);
+    let doc = crate::report::oscal::assessment_results(&crate::report::oscal::Assessment {
+        cluster: &name,
+        scan_id: Some(scan.id),
+        started: scan.started_at.unwrap_or(finished),
+        finished,
+        results: &results,
+        framework,
+        generated_at: chrono::Utc::now(),
+    });
+    Ok(HttpResponse::Ok().json(doc))
+}
+
 /// A diff between two scans.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ScanDiff {
