@@ -68,7 +68,7 @@ async fn fleet_compliance() -> anyhow::Result<()> {
                                    first_seen_seq, status_since)
              SELECT gen_random_uuid(), c.id, ({ids})[1 + f % {n}], 'title', 'authz', 'medium', 'Pod',
                     'team-' || (f % 30), 'pod-' || f,
-                    (ARRAY['pass', 'pass', 'pass', 'fail', 'warn', 'unknown', 'not_applicable'])[1 + (f * 7 + hashtext(c.name)) % 7],
+                    (ARRAY['pass', 'pass', 'pass', 'fail', 'warn', 'unknown', 'not_applicable'])[1 + ((f * 7 + hashtext(c.name)) % 7 + 7) % 7],
                     'evidence', now(), gen_random_uuid(), 1, now()
              FROM clusters c, generate_series(1, 257) f"
         ),
@@ -100,13 +100,14 @@ async fn fleet_compliance() -> anyhow::Result<()> {
         t.elapsed().as_secs_f64()
     );
     let fw = palisade::frameworks::cis();
-    let title = |check: &str| palisade::checks::find(check).map(|c| c.meta.title.to_string()).unwrap_or_default();
+    let title =
+        |check: &str| palisade::checks::find(check).map(|c| c.meta.title.to_string()).unwrap_or_default();
     println!("| scope ({runs} runs) | store p50 | store p95 | roll-up + JSON p50 | whole answer p50 | whole answer p95 |");
     println!("|---|---|---|---|---|---|");
     let scopes = [
         ("fleet", Scope::default()),
-        ("group (50 clusters)", Scope { cluster: None, group: Some("group-7".into()) }),
-        ("cluster", Scope { cluster: Some(cluster_uuid(3)), group: None }),
+        ("group (50 clusters)", Scope { group: Some("group-7".into()), ..Default::default() }),
+        ("cluster", Scope { cluster: Some(cluster_uuid(3)), ..Default::default() }),
     ];
     for (label, scope) in scopes {
         let (mut store, mut roll, mut whole) = (Vec::new(), Vec::new(), Vec::new());

@@ -36,19 +36,28 @@ CREATE TABLE exceptions (
 CREATE INDEX exceptions_in_force ON exceptions (check_id, expires_at) WHERE state = 'approved';
 CREATE INDEX exceptions_by_created ON exceptions (created_at DESC, id DESC);
 
--- The exception in force at `p_at` that covers a result of check `p_check` on a resource of a
--- cluster (the one that lasts longest when several do), or no row. Every reader (results,
--- findings, compliance, the score of a scan being stored) matches through this one function.
+-- Whether exception `e` covers, at `p_at`, a result of check `p_check` on a resource of a cluster:
+-- the one definition of matching. A plain expression, so PostgreSQL inlines it into joins.
+CREATE FUNCTION palisade_exception_covers(e exceptions, p_cluster uuid, p_group text, p_check text,
+                                          p_namespace text, p_name text, p_at timestamptz)
+RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT e.state = 'approved' AND e.check_id = p_check AND e.expires_at > p_at
+       AND (e.scope = 'all' OR (e.scope = 'cluster' AND e.cluster_id = p_cluster)
+            OR (e.scope = 'group' AND e.cluster_group = p_group))
+       AND (e.namespace IS NULL OR e.namespace = p_namespace)
+       AND (e.resource_like IS NULL OR p_name LIKE e.resource_like)
+$$;
+
+-- The exception in force at `p_at` that covers such a result (the one that lasts longest when
+-- several do), or no row: what a page of results or findings shows.
 CREATE FUNCTION palisade_exception_for(p_cluster uuid, p_group text, p_check text, p_namespace text,
                                        p_name text, p_at timestamptz)
 RETURNS TABLE (exception_id uuid, exception_expires_at timestamptz)
 LANGUAGE sql STABLE AS $$
     SELECT e.id, e.expires_at FROM exceptions e
-    WHERE e.state = 'approved' AND e.check_id = p_check AND e.expires_at > p_at
-      AND (e.scope = 'all' OR (e.scope = 'cluster' AND e.cluster_id = p_cluster)
-           OR (e.scope = 'group' AND e.cluster_group = p_group))
-      AND (e.namespace IS NULL OR e.namespace = p_namespace)
-      AND (e.resource_like IS NULL OR p_name LIKE e.resource_like)
+    WHERE e.state = 'approved' AND e.check_id = p_check
+      AND palisade_exception_covers(e, p_cluster, p_group, p_check, p_namespace, p_name, p_at)
     ORDER BY e.expires_at DESC, e.id
     LIMIT 1
 $$;

@@ -26,6 +26,8 @@ command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v etcd >/dev/null 2>&1 || need+=(etcd-server)
 # The SSH probe tests start real sshd with several configurations (ssh-keygen comes with it).
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+# The report tests print a PDF with Chromium and render its first page with pdftoppm.
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # The metrics tests check every scrape with promtool (package `prometheus`; the server it also
 # installs is stopped below if the package started it).
 command -v promtool >/dev/null 2>&1 || need+=(prometheus)

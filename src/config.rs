@@ -34,6 +34,27 @@ pub struct Settings {
     /// Exceptions (waivers) of findings (see [`ExceptionSettings`]).
     #[serde(default)]
     pub exceptions: ExceptionSettings,
+    /// Compliance reports (see [`ReportSettings`]).
+    #[serde(default)]
+    pub reports: ReportSettings,
+}
+
+/// `[reports]`, `PALISADE__REPORTS__*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct ReportSettings {
+    /// The Chromium executable that prints PDF reports (Debian package `chromium`).
+    pub chromium: String,
+    /// How long printing one PDF may take.
+    pub pdf_timeout_secs: u64,
+    /// How often each replica looks for report definitions that are due.
+    pub tick_secs: u64,
+}
+
+impl Default for ReportSettings {
+    fn default() -> Self {
+        ReportSettings { chromium: "chromium".into(), pdf_timeout_secs: 60, tick_secs: 30 }
+    }
 }
 
 /// `[exceptions]`, `PALISADE__EXCEPTIONS__*`.

@@ -25,6 +25,7 @@ pub struct Application {
     credential_feed: tokio::task::JoinHandle<()>,
     https: bool,
     pruning: tokio::task::JoinHandle<()>,
+    report_schedule: tokio::task::JoinHandle<()>,
     /// Watches the certificate files when serving HTTPS.
     cert_watch: Option<tokio::task::JoinHandle<()>>,
     /// The unauthenticated `/metrics` listener (`[metrics] listen`) and its port.
@@ -111,6 +112,11 @@ impl Application {
             std::time::Duration::from_secs(auth.prune_interval_secs),
             chrono::Duration::seconds(auth.failed_login_window_secs),
         );
+        // Scheduled compliance reports (issue 15): due definitions, one replica each.
+        let report_schedule = crate::web::reports::spawn_schedule(
+            state.clone(),
+            std::time::Duration::from_secs(state.settings.reports.tick_secs),
+        );
         // Clears the credential cache whenever users, tokens or sessions change (any replica).
         let credential_feed =
             tokio::spawn(crate::web::auth::cache::listen(state.pool.clone(), state.credentials.clone()));
@@ -123,6 +129,7 @@ impl Application {
             cert_watch,
             https,
             pruning,
+            report_schedule,
             metrics,
         })
     }
@@ -157,6 +164,7 @@ impl Application {
         }
         self.credential_feed.abort();
         self.pruning.abort();
+        self.report_schedule.abort();
         if let Some(watch) = self.cert_watch {
             watch.abort();
         }

@@ -87,6 +87,19 @@ impl CheckCounts {
         }
     }
 
+    /// Move `n` results of `status` to `excepted` (an exception in force covers them).
+    pub fn except(&mut self, status: Status, n: u64) {
+        let counted = match status {
+            Status::Pass => &mut self.pass,
+            Status::Fail => &mut self.fail,
+            Status::Warn => &mut self.warn,
+            Status::Unknown => &mut self.unknown,
+            Status::NotApplicable => &mut self.not_applicable,
+        };
+        *counted = counted.saturating_sub(n);
+        self.excepted += n;
+    }
+
     /// Results of `status`.
     pub fn of(&self, status: Status) -> u64 {
         match status {

@@ -11,6 +11,7 @@ pub mod db;
 pub mod exceptions;
 pub mod findings;
 pub mod metrics;
+pub mod reports;
 pub mod scans;
 pub mod sessions;
 pub mod tokens;

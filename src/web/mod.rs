@@ -7,6 +7,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod input;
+pub mod reports;
 pub mod tls;
 pub mod ui;
 

@@ -53,6 +53,7 @@ mod rbac_api;
 mod rbac_checks;
 mod rbac_cli;
 mod rbac_samples;
+mod reports;
 mod scheduler_quarantine;
 mod secrets_redaction;
 mod sim_api;

@@ -103,7 +103,7 @@ pub async fn framework_compliance(
         (None, Some(_)) => "group",
         (None, None) => "fleet",
     };
-    let scope = compliance::Scope { cluster: q.cluster, group: q.group.clone() };
+    let scope = compliance::Scope { cluster: q.cluster, group: q.group.clone(), ..Default::default() };
     let counts = compliance::check_counts(&state.pool, &scope).await?;
     let out = ComplianceScope {
         kind,

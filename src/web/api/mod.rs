@@ -19,6 +19,7 @@ pub mod health;
 pub mod metrics;
 pub mod network;
 pub mod rbac;
+pub mod reports;
 pub mod scans;
 pub mod tokens;
 pub mod trends;
@@ -80,6 +81,14 @@ use super::error::{ApiError, Problem};
         exceptions::create_exception,
         exceptions::update_exception,
         exceptions::delete_exception,
+        reports::list_definitions,
+        reports::create_definition,
+        reports::delete_definition,
+        reports::run_definition,
+        reports::create_report,
+        reports::list_reports,
+        reports::get_report,
+        reports::report_content,
         scans::trigger_scan,
         scans::list_scans,
         scans::get_scan,
@@ -111,6 +120,7 @@ use super::error::{ApiError, Problem};
         (name = "checks", description = "The check catalog"),
         (name = "frameworks", description = "Compliance frameworks (CIS Kubernetes Benchmark, NSA/CISA) and their controls judged over a cluster, a group or the fleet"),
         (name = "exceptions", description = "Exceptions (waivers): accepted results that keep their status but count against neither the score nor compliance, until they expire"),
+        (name = "reports", description = "Compliance reports (HTML, PDF, CSV, JSON) made on demand or on a schedule, stored and downloadable"),
         (name = "scans", description = "Scans, their results and diffs, schedules"),
         (name = "findings", description = "Findings across the fleet with their lifecycle"),
         (name = "trends", description = "Trends and the fleet overview"),
@@ -184,6 +194,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(exceptions::create_exception)
         .service(exceptions::update_exception)
         .service(exceptions::delete_exception)
+        // The definitions' paths before `/api/v1/reports/{id}`, which would take `definitions`.
+        .service(reports::list_definitions)
+        .service(reports::create_definition)
+        .service(reports::delete_definition)
+        .service(reports::run_definition)
+        .service(reports::create_report)
+        .service(reports::list_reports)
+        .service(reports::get_report)
+        .service(reports::report_content)
         .service(scans::trigger_scan)
         .service(scans::list_scans)
         .service(scans::get_scan)
