@@ -167,6 +167,23 @@ pub struct ResourceRef {
     pub node: Option<String>,
 }
 
+impl ResourceRef {
+    /// The resource as one line of text: `Kind namespace/name on node`.
+    pub fn text(kind: &str, namespace: Option<&str>, name: &str, node: Option<&str>) -> String {
+        let mut s = format!("{kind} ");
+        if let Some(ns) = namespace {
+            s.push_str(ns);
+            s.push('/');
+        }
+        s.push_str(name);
+        if let Some(n) = node {
+            s.push_str(" on ");
+            s.push_str(n);
+        }
+        s
+    }
+}
+
 /// The verdict of one check on one resource.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CheckResult {

@@ -57,17 +57,7 @@ fn prop(name: &str, value: &str) -> Option<Value> {
 }
 
 fn resource_text(r: &ResourceRef) -> String {
-    let mut s = format!("{} ", r.kind);
-    if let Some(ns) = &r.namespace {
-        s.push_str(ns);
-        s.push('/');
-    }
-    s.push_str(&r.name);
-    if let Some(n) = &r.node {
-        s.push_str(" on ");
-        s.push_str(n);
-    }
-    s
+    ResourceRef::text(&r.kind, r.namespace.as_deref(), &r.name, r.node.as_deref())
 }
 
 /// An OSCAL token for a control of a framework: `cis-1.12_1.2.15`.

@@ -180,10 +180,6 @@ struct ReportPage<'a> {
     chart: Chart,
 }
 
-fn fmt_pct(p: Option<f64>) -> String {
-    p.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "—".into())
-}
-
 /// The print-ready HTML document.
 pub fn html(data: &ReportData) -> Result<String, ReportError> {
     let series =
@@ -398,7 +394,7 @@ pub fn clusters_failing(data: &ReportData) -> usize {
     data.clusters.iter().filter(|c| c.compliance.fail > 0).count()
 }
 
-/// Format helpers the template calls.
+/// A percentage as the report prints it (`—` when there is none).
 pub fn pct(p: &Option<f64>) -> String {
-    fmt_pct(*p)
+    p.map(|p| format!("{p:.1} %")).unwrap_or_else(|| "—".into())
 }

@@ -6,9 +6,9 @@
 use palisade::domain::Role;
 use serde_json::{json, Value};
 
-use crate::frameworks::{all_results, control, register};
+use crate::frameworks::{all_results, control, register, scanned};
 use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
-use crate::history_scheduler::{app_db_url, replica, scan_on_demand, settings, start_sim};
+use crate::history_scheduler::start_sim;
 
 /// The check the kubeadm sample fails once, on the API server: `--profiling` is left on (CIS 1.2.15,
 /// which no other check decides).
@@ -16,14 +16,6 @@ const PROFILING: &str = "PAL-AUTHZ-011";
 
 fn in_secs(secs: i64) -> String {
     (chrono::Utc::now() + chrono::Duration::seconds(secs)).to_rfc3339()
-}
-
-async fn scan(app: &TestApp, cluster: &str) -> Value {
-    let r = replica(&app_db_url(app), app.state.cipher.clone(), settings()).await;
-    let scan = scan_on_demand(app, cluster).await;
-    r.shutdown().await;
-    assert_ne!(scan["state"], "failed", "{scan}");
-    scan
 }
 
 fn score(scan: &Value) -> f64 {
@@ -46,7 +38,7 @@ async fn an_exception_hides_a_failure_from_score_and_compliance_until_it_expires
     let viewer = app.client_with_role(Role::Viewer).await;
     let cluster = register(&app, "waived", "payments", &sim.kubeconfig()).await;
 
-    let first = scan(&app, &cluster).await;
+    let first = scanned(&app, &cluster).await;
     let first_id = first["id"].as_str().unwrap();
     let results = all_results(&app, first_id).await;
     let failing = profiling_results(&results);
@@ -119,7 +111,7 @@ async fn an_exception_hides_a_failure_from_score_and_compliance_until_it_expires
     assert!(waived["summary"]["percentage"].as_f64() > before["summary"]["percentage"].as_f64());
 
     // From the next scan, the score leaves the waived failure out.
-    let second = scan(&app, &cluster).await;
+    let second = scanned(&app, &cluster).await;
     assert!(score(&second) > score(&first), "{} then {}", score(&first), score(&second));
 
     // It expires (moved into the past, as time would): the result counts again everywhere.
@@ -133,7 +125,7 @@ async fn an_exception_hides_a_failure_from_score_and_compliance_until_it_expires
     let back: Value = app.admin_json(&cis).await;
     assert_eq!(control(&back, "1.2.15")["status"], "fail");
     assert_eq!(back["summary"], before["summary"]);
-    let third = scan(&app, &cluster).await;
+    let third = scanned(&app, &cluster).await;
     assert_eq!(score(&third), score(&first));
     let listed: Value = app.admin_json(&format!("/api/v1/exceptions/{id}")).await;
     assert_eq!((listed["in_force"].clone(), listed["expired"].clone()), (json!(false), json!(true)));
@@ -186,7 +178,7 @@ async fn with_required_approval_an_editors_exception_covers_nothing_until_an_adm
     let sim = start_sim(vec![]).await;
     let editor = app.client_with_role(Role::Editor).await;
     let cluster = register(&app, "approval", "payments", &sim.kubeconfig()).await;
-    let first = scan(&app, &cluster).await;
+    let first = scanned(&app, &cluster).await;
     let results_url = format!("/api/v1/scans/{}/results?excepted=true", first["id"].as_str().unwrap());
 
     // Scoped to the cluster's group.

@@ -33,6 +33,15 @@ pub(crate) async fn register(app: &TestApp, name: &str, group: &str, kubeconfig:
     id
 }
 
+/// Scan `cluster` on demand with a scheduler replica running for it; the scan must not fail.
+pub(crate) async fn scanned(app: &TestApp, cluster: &str) -> Value {
+    let r = replica(&app_db_url(app), app.state.cipher.clone(), settings()).await;
+    let scan = scan_on_demand(app, cluster).await;
+    r.shutdown().await;
+    assert_ne!(scan["state"], "failed", "{scan}");
+    scan
+}
+
 pub(crate) fn control<'a>(answer: &'a Value, id: &str) -> &'a Value {
     answer["controls"].as_array().unwrap().iter().find(|c| c["id"] == id).unwrap_or_else(|| panic!("{id}"))
 }
@@ -78,10 +87,7 @@ async fn cis_and_nsa_compliance_of_a_scanned_cluster_its_group_and_the_fleet() {
     assert_eq!(control(&before, "1.2.5")["status"], "unknown");
     assert_eq!(control(&before, "5.1.7")["status"], "manual");
 
-    let r = replica(&app_db_url(&app), app.state.cipher.clone(), settings()).await;
-    let scan = scan_on_demand(&app, &prod).await;
-    r.shutdown().await;
-    assert_ne!(scan["state"], "failed", "{scan}");
+    let scan = scanned(&app, &prod).await;
     let scan_id = scan["id"].as_str().unwrap();
 
     let url = format!("/api/v1/frameworks/cis-1.12/compliance?cluster={prod}");

@@ -9,9 +9,9 @@ use std::collections::{BTreeSet, HashMap};
 use palisade::domain::Role;
 use serde_json::Value;
 
-use crate::frameworks::{all_results, register};
+use crate::frameworks::{all_results, register, scanned};
 use crate::helpers::{assert_problem, spawn_app};
-use crate::history_scheduler::{app_db_url, replica, scan_on_demand, settings, start_sim};
+use crate::history_scheduler::start_sim;
 
 fn keep(name: &str, doc: &Value) {
     if let Some(dir) = std::env::var_os("PALISADE_OSCAL_OUT") {
@@ -33,9 +33,7 @@ async fn a_stored_scan_as_oscal_assessment_results_names_every_failed_check_with
     let url = app.url(&format!("/api/v1/scans/{}/oscal", queued["id"].as_str().unwrap()));
     assert_problem(viewer.get(&url).send().await.unwrap(), 409).await;
 
-    let r = replica(&app_db_url(&app), app.state.cipher.clone(), settings()).await;
-    let scan = scan_on_demand(&app, &cluster).await;
-    r.shutdown().await;
+    let scan = scanned(&app, &cluster).await;
     let scan_id = scan["id"].as_str().unwrap();
     let resp = viewer.get(app.url(&format!("/api/v1/scans/{scan_id}/oscal"))).send().await.unwrap();
     assert_eq!(resp.status(), 200);

@@ -5,9 +5,9 @@
 use palisade::domain::Role;
 use serde_json::{json, Value};
 
-use crate::frameworks::register;
+use crate::frameworks::{register, scanned};
 use crate::helpers::{assert_problem, spawn_app_with, TestApp};
-use crate::history_scheduler::{app_db_url, replica, scan_on_demand, settings, start_sim};
+use crate::history_scheduler::start_sim;
 
 async fn content(app: &TestApp, client: &reqwest::Client, report: &Value) -> (String, Vec<u8>) {
     let resp = client
@@ -30,9 +30,7 @@ async fn reports_in_every_format_on_demand_and_on_schedule() {
     let editor = app.client_with_role(Role::Editor).await;
     let prod = register(&app, "report-prod", "payments", &sim.kubeconfig()).await;
     let _idle = register(&app, "report-idle", "staging", &sim.kubeconfig()).await;
-    let r = replica(&app_db_url(&app), app.state.cipher.clone(), settings()).await;
-    scan_on_demand(&app, &prod).await;
-    r.shutdown().await;
+    scanned(&app, &prod).await;
     let compliance: Value =
         app.admin_json(&format!("/api/v1/frameworks/cis-1.12/compliance?cluster={prod}")).await;
 

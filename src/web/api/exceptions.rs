@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{decode_cursor, encode_cursor, invalid_cursor, page_limit, Page};
+use super::{page_limit, paginate, Page};
 use crate::domain::{GroupName, Role};
 use crate::registry::exceptions::{self as service, ExceptionChange, ExceptionInput};
 use crate::store::exceptions::{self, ExceptionFilter, ExceptionRecord, ExceptionScope, ExceptionState};
@@ -168,17 +168,6 @@ pub struct ExceptionQuery {
     pub cluster: Option<Uuid>,
 }
 
-fn cursor_of(e: &Exception) -> String {
-    encode_cursor(&format!("{}|{}", e.created_at.to_rfc3339(), e.id))
-}
-
-fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let raw = decode_cursor(cursor)?;
-    let (at, id) = raw.split_once('|').ok_or_else(invalid_cursor)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| invalid_cursor())?.with_timezone(&Utc);
-    Ok((at, id.parse().map_err(|_| invalid_cursor())?))
-}
-
 /// Exceptions, newest first.
 #[utoipa::path(tag = "exceptions", params(ExceptionQuery), responses(
     (status = 200, body = Page<Exception>),
@@ -193,18 +182,15 @@ pub async fn list_exceptions(
 ) -> Result<web::Json<Page<Exception>>, ApiError> {
     who.require(Role::Viewer)?;
     let limit = page_limit(q.limit)?;
-    let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
+    let after = q.cursor.as_deref().map(super::decode_time_id_cursor).transpose()?;
     let filter =
         ExceptionFilter { state: q.state, check: q.check.clone(), cluster: q.cluster, in_force: q.in_force };
-    let mut items: Vec<Exception> = exceptions::list(&state.pool, &filter, after, limit + 1)
+    let items: Vec<Exception> = exceptions::list(&state.pool, &filter, after, limit + 1)
         .await?
         .into_iter()
         .map(Exception::from)
         .collect();
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    let next_cursor = if more { items.last().map(cursor_of) } else { None };
-    Ok(web::Json(Page { items, next_cursor }))
+    Ok(web::Json(paginate(items, limit, |e| super::time_id_key(&e.created_at, &e.id))))
 }
 
 /// One exception.

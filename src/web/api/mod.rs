@@ -307,6 +307,20 @@ pub fn invalid_cursor() -> ApiError {
     ApiError::BadRequest("the cursor is not valid; pass back next_cursor unchanged".into())
 }
 
+/// The key of a list ordered by `(created_at, id)` descending, for [`paginate`].
+pub fn time_id_key(at: &chrono::DateTime<chrono::Utc>, id: &uuid::Uuid) -> String {
+    format!("{}|{id}", at.to_rfc3339())
+}
+
+/// Read a cursor of [`time_id_key`].
+pub fn decode_time_id_cursor(cursor: &str) -> Result<(chrono::DateTime<chrono::Utc>, uuid::Uuid), ApiError> {
+    let raw = decode_cursor(cursor)?;
+    let (at, id) = raw.split_once('|').ok_or_else(invalid_cursor)?;
+    let at =
+        chrono::DateTime::parse_from_rfc3339(at).map_err(|_| invalid_cursor())?.with_timezone(&chrono::Utc);
+    Ok((at, id.parse().map_err(|_| invalid_cursor())?))
+}
+
 /// Read a cursor made by [`encode_cursor`] from an id.
 pub fn decode_cursor_id(cursor: &str) -> Result<uuid::Uuid, ApiError> {
     decode_cursor(cursor)?.parse().map_err(|_| invalid_cursor())

@@ -4,11 +4,11 @@
 
 use actix_web::http::header;
 use actix_web::{delete, get, post, web, HttpResponse};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{decode_cursor, encode_cursor, invalid_cursor, page_limit, Page};
+use super::{page_limit, paginate, Page};
 use crate::domain::{GroupName, Role};
 use crate::store::audit;
 use crate::store::clusters;
@@ -132,13 +132,6 @@ pub struct ReportQuery {
     pub definition: Option<Uuid>,
 }
 
-fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let raw = decode_cursor(cursor)?;
-    let (at, id) = raw.split_once('|').ok_or_else(invalid_cursor)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| invalid_cursor())?.with_timezone(&Utc);
-    Ok((at, id.parse().map_err(|_| invalid_cursor())?))
-}
-
 /// Stored reports, newest first.
 #[utoipa::path(tag = "reports", params(ReportQuery), responses(
     (status = 200, body = Page<Report>),
@@ -153,16 +146,9 @@ pub async fn list_reports(
 ) -> Result<web::Json<Page<Report>>, ApiError> {
     who.require(Role::Viewer)?;
     let limit = page_limit(q.limit)?;
-    let after = q.cursor.as_deref().map(parse_cursor).transpose()?;
-    let mut items = reports::reports(&state.pool, q.definition, after, limit + 1).await?;
-    let more = items.len() as i64 > limit;
-    items.truncate(limit as usize);
-    let next_cursor = if more {
-        items.last().map(|r| encode_cursor(&format!("{}|{}", r.created_at.to_rfc3339(), r.id)))
-    } else {
-        None
-    };
-    Ok(web::Json(Page { items, next_cursor }))
+    let after = q.cursor.as_deref().map(super::decode_time_id_cursor).transpose()?;
+    let items = reports::reports(&state.pool, q.definition, after, limit + 1).await?;
+    Ok(web::Json(paginate(items, limit, |r| super::time_id_key(&r.created_at, &r.id))))
 }
 
 async fn report_or_404(state: &AppState, id: Uuid) -> Result<Report, ApiError> {

@@ -13,7 +13,7 @@ use crate::web::auth::{Authenticated, Via};
 use crate::web::error::{ApiError, Problem};
 use crate::web::AppState;
 
-use super::{decode_cursor, invalid_cursor, page_limit, paginate, Page};
+use super::{page_limit, paginate, Page};
 
 /// A token to create.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -51,14 +51,7 @@ pub struct TokenQuery {
 
 /// A token cursor: the `created_at` and id of the previous page's last token.
 fn token_cursor(t: &ApiToken) -> String {
-    format!("{}|{}", t.created_at.to_rfc3339(), t.id)
-}
-
-fn parse_token_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ApiError> {
-    let raw = decode_cursor(cursor)?;
-    let (at, id) = raw.split_once('|').ok_or_else(invalid_cursor)?;
-    let at = DateTime::parse_from_rfc3339(at).map_err(|_| invalid_cursor())?.with_timezone(&Utc);
-    Ok((at, id.parse().map_err(|_| invalid_cursor())?))
+    super::time_id_key(&t.created_at, &t.id)
 }
 
 /// The caller's tokens, newest first, a page at a time (admins may ask for all).
@@ -81,7 +74,7 @@ pub async fn list_tokens(
         Some(who.user_id)
     };
     let limit = page_limit(q.limit)?;
-    let after = q.cursor.as_deref().map(parse_token_cursor).transpose()?;
+    let after = q.cursor.as_deref().map(super::decode_time_id_cursor).transpose()?;
     let rows = tokens::list(&state.pool, user, after, limit + 1).await?;
     Ok(web::Json(paginate(rows, limit, token_cursor)))
 }

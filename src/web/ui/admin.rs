@@ -239,7 +239,7 @@ struct TokensPage {
 }
 
 fn token_cursor(t: &ApiToken) -> String {
-    format!("{}|{}", t.created_at.to_rfc3339(), t.id)
+    crate::web::api::time_id_key(&t.created_at, &t.id)
 }
 
 async fn render_tokens(
@@ -251,16 +251,7 @@ async fn render_tokens(
     error: Option<String>,
     notice: Option<String>,
 ) -> Result<HttpResponse, UiError> {
-    let after = match cursor.filter(|c| !c.is_empty()) {
-        Some(c) => {
-            let raw = decode_cursor(c)?;
-            let bad = || UiError::bad_request("the cursor is not valid");
-            let (at, id) = raw.split_once('|').ok_or_else(bad)?;
-            let at = chrono::DateTime::parse_from_rfc3339(at).map_err(|_| bad())?.with_timezone(&Utc);
-            Some((at, id.parse::<Uuid>().map_err(|_| bad())?))
-        }
-        None => None,
-    };
+    let after = cursor.filter(|c| !c.is_empty()).map(crate::web::api::decode_time_id_cursor).transpose()?;
     let mut rows = tokens::list(&state.pool, None, after, PAGE_SIZE + 1).await?;
     let next_cursor = cut(&mut rows, token_cursor);
     let names: HashMap<Uuid, String> =

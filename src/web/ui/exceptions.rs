@@ -111,6 +111,17 @@ async fn render(
     Ok(html(status, page.render()))
 }
 
+/// The page again, with the status and words of a refused form.
+async fn refused(
+    state: &AppState,
+    who: &Authenticated,
+    e: ApiError,
+    check: String,
+) -> Result<HttpResponse, UiError> {
+    let status = actix_web::ResponseError::status_code(&e);
+    render(state, who, status, Some(e.to_string()), None, check).await
+}
+
 fn notice_text(n: Option<&str>) -> Option<&'static str> {
     match n? {
         "created" => Some("Exception created."),
@@ -216,10 +227,7 @@ async fn exceptions_create(
     match result {
         Ok(e) if e.state == ExceptionState::Pending => Ok(see_other("/exceptions?notice=pending")),
         Ok(_) => Ok(see_other("/exceptions?notice=created")),
-        Err(e) => {
-            let status = actix_web::ResponseError::status_code(&e);
-            render(&state, &who, status, Some(e.to_string()), None, form.check_id.clone()).await
-        }
+        Err(e) => refused(&state, &who, e, form.check_id.clone()).await,
     }
 }
 
@@ -252,11 +260,7 @@ async fn exceptions_decide(
         .await
     {
         Ok(_) => Ok(see_other(&format!("/exceptions?notice={}", decision.as_str()))),
-        Err(e) => {
-            let e = ApiError::from(e);
-            let status = actix_web::ResponseError::status_code(&e);
-            render(&state, &who, status, Some(e.to_string()), None, String::new()).await
-        }
+        Err(e) => refused(&state, &who, e.into(), String::new()).await,
     }
 }
 
@@ -272,10 +276,6 @@ async fn exceptions_delete(
     who.require(Role::Editor)?;
     match service::delete(&state.pool, &who.actor(), *id).await {
         Ok(()) => Ok(see_other("/exceptions?notice=deleted")),
-        Err(e) => {
-            let e = ApiError::from(e);
-            let status = actix_web::ResponseError::status_code(&e);
-            render(&state, &who, status, Some(e.to_string()), None, String::new()).await
-        }
+        Err(e) => refused(&state, &who, e.into(), String::new()).await,
     }
 }

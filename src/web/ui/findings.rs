@@ -189,17 +189,7 @@ impl ExplorerQuery {
 
 /// A resource as one line of text (CSV, JSON and the page agree).
 pub fn resource_text(r: &ResourceRow) -> String {
-    let mut s = format!("{} ", r.kind);
-    if let Some(ns) = &r.namespace {
-        s.push_str(ns);
-        s.push('/');
-    }
-    s.push_str(&r.name);
-    if let Some(n) = &r.node {
-        s.push_str(" on ");
-        s.push_str(n);
-    }
-    s
+    crate::checks::ResourceRef::text(&r.kind, r.namespace.as_deref(), &r.name, r.node.as_deref())
 }
 
 /// One exported finding (JSON), the same fields as the CSV columns.
